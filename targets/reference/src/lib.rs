@@ -1,0 +1,2 @@
+//! float64 reference semantics.
+pub mod fep;
