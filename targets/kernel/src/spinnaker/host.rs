@@ -436,3 +436,445 @@ pub fn pack_exp_lut(values: &[i16], shift: u16, out: &mut [u32]) -> Result<usize
     }
     Ok(words)
 }
+
+// ---------------------------------------------------------------------------
+// STDP weight regions and precision checks
+// ---------------------------------------------------------------------------
+
+use super::stdp::{WeightDependence, WeightRegion, WeightRegionTwoTerm};
+use crate::fixed::{EncodeError, S1615};
+
+/// A parameter of an STDP weight region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdpParam {
+    /// Lower weight bound.
+    WMin,
+    /// Upper weight bound.
+    WMax,
+    /// (Pair) potentiation amplitude.
+    A2Plus,
+    /// (Pair) depression amplitude.
+    A2Minus,
+    /// Triplet potentiation amplitude.
+    A3Plus,
+    /// Triplet depression amplitude.
+    A3Minus,
+}
+
+/// A trace time constant of an STDP timing rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdpTau {
+    /// `tau_plus` (pre trace / r1).
+    Plus,
+    /// `tau_minus` (post trace / o1).
+    Minus,
+    /// `tau_x` (triplet r2).
+    X,
+    /// `tau_y` (triplet o2).
+    Y,
+}
+
+/// A region parameter that could not be encoded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StdpEncodeError {
+    /// Which parameter.
+    pub param: StdpParam,
+    /// The value handed to `DataType.S1615` (after scaling).
+    pub value: f64,
+    /// Why.
+    pub error: EncodeError,
+}
+
+fn enc(param: StdpParam, value: f64) -> Result<S1615, StdpEncodeError> {
+    S1615::from_f64_host(value).map_err(|error| StdpEncodeError { param, value, error })
+}
+
+/// `weight_dependence_additive.py` `write_parameters` for one synapse type:
+/// `w_min·gws, w_max·gws, A+·gws, A-·gws` as s16.15 (A± in weight units; the
+/// upstream comment says "pre-multiply by Wmax" but the code does not).
+pub fn weight_region_additive(
+    w_min: f64,
+    w_max: f64,
+    a_plus: f64,
+    a_minus: f64,
+    global_weight_scale: f64,
+) -> Result<WeightRegion, StdpEncodeError> {
+    let g = global_weight_scale;
+    Ok(WeightRegion {
+        min_weight: enc(StdpParam::WMin, w_min * g)?,
+        max_weight: enc(StdpParam::WMax, w_max * g)?,
+        a2_plus: enc(StdpParam::A2Plus, a_plus * g)?,
+        a2_minus: enc(StdpParam::A2Minus, a_minus * g)?,
+    })
+}
+
+/// `weight_dependence_multiplicative.py`: `w_min·gws, w_max·gws, A+, A-`
+/// (amplitudes dimensionless, unscaled).
+pub fn weight_region_multiplicative(
+    w_min: f64,
+    w_max: f64,
+    a_plus: f64,
+    a_minus: f64,
+    global_weight_scale: f64,
+) -> Result<WeightRegion, StdpEncodeError> {
+    let g = global_weight_scale;
+    Ok(WeightRegion {
+        min_weight: enc(StdpParam::WMin, w_min * g)?,
+        max_weight: enc(StdpParam::WMax, w_max * g)?,
+        a2_plus: enc(StdpParam::A2Plus, a_plus)?,
+        a2_minus: enc(StdpParam::A2Minus, a_minus)?,
+    })
+}
+
+/// `weight_dependence_additive_triplet.py`: `w_min·gws, w_max·gws` and every
+/// amplitude as `A·w_max·gws` (here the amplitudes *are* relative to
+/// `w_max`, unlike the one-term additive rule). A compiler holding
+/// amplitudes in weight units passes `a / w_max`.
+#[allow(clippy::too_many_arguments)]
+pub fn weight_region_additive_triplet(
+    w_min: f64,
+    w_max: f64,
+    a2_plus: f64,
+    a2_minus: f64,
+    a3_plus: f64,
+    a3_minus: f64,
+    global_weight_scale: f64,
+) -> Result<WeightRegionTwoTerm, StdpEncodeError> {
+    let g = global_weight_scale;
+    Ok(WeightRegionTwoTerm {
+        min_weight: enc(StdpParam::WMin, w_min * g)?,
+        max_weight: enc(StdpParam::WMax, w_max * g)?,
+        a2_plus: enc(StdpParam::A2Plus, a2_plus * w_max * g)?,
+        a2_minus: enc(StdpParam::A2Minus, a2_minus * w_max * g)?,
+        a3_plus: enc(StdpParam::A3Plus, a3_plus * w_max * g)?,
+        a3_minus: enc(StdpParam::A3Minus, a3_minus * w_max * g)?,
+    })
+}
+
+/// Timing rule of an STDP synapse type, with its time constants in ms.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StdpTiming {
+    /// All-to-all pair rule.
+    Pair {
+        /// ms
+        tau_plus: f64,
+        /// ms
+        tau_minus: f64,
+    },
+    /// Nearest-pair rule.
+    NearestPair {
+        /// ms
+        tau_plus: f64,
+        /// ms
+        tau_minus: f64,
+    },
+    /// Pfister triplet rule (tau_x, tau_y LUTs use shift 2 as upstream).
+    Triplet {
+        /// ms
+        tau_plus: f64,
+        /// ms
+        tau_minus: f64,
+        /// ms
+        tau_x: f64,
+        /// ms
+        tau_y: f64,
+    },
+}
+
+/// Host parameters of one STDP synapse type, in sPyNNaker's (PyNN's)
+/// conventions: see [`weight_region_additive`],
+/// [`weight_region_multiplicative`], [`weight_region_additive_triplet`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StdpHostParams {
+    /// Timing rule and time constants.
+    pub timing: StdpTiming,
+    /// Weight dependence (triplet: additive only upstream).
+    pub dependence: WeightDependence,
+    /// Lower bound (weight units).
+    pub w_min: f64,
+    /// Upper bound (weight units).
+    pub w_max: f64,
+    /// A+ / A2+.
+    pub a2_plus: f64,
+    /// A- / A2-.
+    pub a2_minus: f64,
+    /// A3+ (triplet only; ignored otherwise).
+    pub a3_plus: f64,
+    /// A3- (triplet only; ignored otherwise).
+    pub a3_minus: f64,
+}
+
+/// Precision of one amplitude.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AmplitudeCheck {
+    /// Which amplitude.
+    pub param: StdpParam,
+    /// The value handed to the s16.15 encoder (after scaling).
+    pub requested: f64,
+    /// What the core uses.
+    pub encoded: S1615,
+    /// `|encoded - requested| / |requested|` (0 if `requested == 0`).
+    pub relative_error: f64,
+    /// Weight change of one event with a unit trace (s4.11 `2048`, a single
+    /// spike at Δt = 0), in s16.15 bits; for multiplicative rules taken at
+    /// the largest factor `w_max - w_min`.
+    pub unit_update_bits: i64,
+    /// That change in LSBs of the stored 16-bit weight (`2^shift` s16.15 bits).
+    pub unit_update_w16: f64,
+    /// Smallest trace (s4.11 bits) whose update survives the store to 16
+    /// bits (`None`: not even a trace of 16.0 does).
+    pub min_effective_trace: Option<u32>,
+}
+
+/// A time-constant LUT as the host would write it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LutCheck {
+    /// Which tau.
+    pub tau: StdpTau,
+    /// ms.
+    pub tau_ms: f64,
+    /// LUT shift.
+    pub shift: u32,
+    /// Entries.
+    pub len: usize,
+    /// Steps after which the decay is 0 (`len << shift`).
+    pub cutoff_steps: u64,
+}
+
+/// A precision loss of an STDP configuration on the sPyNNaker core.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StdpPrecisionLoss {
+    /// No sPyNNaker binary implements this combination (triplet with a
+    /// multiplicative weight dependence).
+    Unsupported,
+    /// A region parameter does not fit s16.15.
+    Encode(StdpEncodeError),
+    /// A non-zero amplitude is 0 in s16.15: that update never happens.
+    RoundedToZero {
+        /// Which amplitude.
+        param: StdpParam,
+        /// Requested (scaled) value.
+        requested: f64,
+    },
+    /// The s16.15 amplitude differs from the request by more than the
+    /// tolerance.
+    AmplitudeError {
+        /// Which amplitude.
+        param: StdpParam,
+        /// Relative error.
+        relative_error: f64,
+    },
+    /// Even a unit-trace update is below one LSB of the stored 16-bit weight:
+    /// the weight is truncated (floor) at every store, so potentiation of that
+    /// size never changes the weight and depression always removes a whole LSB.
+    BelowWeightLsb {
+        /// Which amplitude.
+        param: StdpParam,
+        /// The unit-trace update in 16-bit LSBs (< 1).
+        unit_update_w16: f64,
+    },
+    /// Pair terms whose trace has decayed below the amplitude's effective
+    /// trace vanish: the single-spike window is cut to `effective_steps`,
+    /// dropping more than the tolerance of the exponential kernel's mass.
+    WindowTruncated {
+        /// Which amplitude.
+        param: StdpParam,
+        /// Its time constant.
+        tau: StdpTau,
+        /// Largest Δt (steps) whose single-spike update survives, +1.
+        effective_steps: u64,
+        /// `e^{-effective_steps·dt/tau}`: fraction of the kernel lost.
+        lost_fraction: f64,
+    },
+    /// The LUT has at most two entries: the rule sees at most Δt ≤ 1 step.
+    LutDegenerate {
+        /// Which tau.
+        tau: StdpTau,
+        /// Entries.
+        len: usize,
+    },
+    /// `w_max` exceeds what the 16-bit weight can hold (`65535 / scale`).
+    BoundAboveWeightRange {
+        /// Requested bound.
+        w_max: f64,
+        /// Largest representable weight.
+        max: f64,
+    },
+}
+
+/// Maximum losses one report holds (more cannot occur).
+pub const MAX_STDP_LOSSES: usize = 16;
+
+/// Result of [`check_stdp_precision`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StdpPrecisionReport {
+    /// Amplitudes (A2+, A2-, then A3+, A3- for the triplet).
+    pub amplitudes: [Option<AmplitudeCheck>; 4],
+    /// LUTs (plus, minus, then x, y for the triplet).
+    pub luts: [Option<LutCheck>; 4],
+    losses: [Option<StdpPrecisionLoss>; MAX_STDP_LOSSES],
+    n_losses: usize,
+}
+
+impl StdpPrecisionReport {
+    /// The losses found, in the order checked.
+    pub fn losses(&self) -> impl Iterator<Item = &StdpPrecisionLoss> {
+        self.losses[..self.n_losses].iter().flatten()
+    }
+    /// True when nothing was lost beyond the tolerance.
+    pub fn is_clean(&self) -> bool {
+        self.n_losses == 0
+    }
+    fn push(&mut self, l: StdpPrecisionLoss) {
+        if self.n_losses < MAX_STDP_LOSSES {
+            self.losses[self.n_losses] = Some(l);
+            self.n_losses += 1;
+        }
+    }
+}
+
+/// Check what an STDP configuration loses on the sPyNNaker core: encodes
+/// the weight region and LUTs as the host would (`global_weight_scale`, the
+/// synapse type's ring-buffer `weight_shift` from [`ring_buffer_shift`]) and
+/// reports every precision loss as a structured value. `tolerance` is the
+/// relative threshold for [`StdpPrecisionLoss::AmplitudeError`] and
+/// [`StdpPrecisionLoss::WindowTruncated`] (e.g. `0.01`).
+pub fn check_stdp_precision(
+    p: &StdpHostParams,
+    time_step_ms: f64,
+    weight_shift: u32,
+    global_weight_scale: f64,
+    tolerance: f64,
+) -> Result<StdpPrecisionReport, HostError> {
+    let mut r = StdpPrecisionReport { amplitudes: [None; 4], luts: [None; 4], losses: [None; MAX_STDP_LOSSES], n_losses: 0 };
+    let (taus, triplet): ([(StdpTau, f64, u32); 4], bool) = match p.timing {
+        StdpTiming::Pair { tau_plus, tau_minus } | StdpTiming::NearestPair { tau_plus, tau_minus } => (
+            [(StdpTau::Plus, tau_plus, 0), (StdpTau::Minus, tau_minus, 0), (StdpTau::X, 0.0, 0), (StdpTau::Y, 0.0, 0)],
+            false,
+        ),
+        StdpTiming::Triplet { tau_plus, tau_minus, tau_x, tau_y } => (
+            [(StdpTau::Plus, tau_plus, 0), (StdpTau::Minus, tau_minus, 0), (StdpTau::X, tau_x, 2), (StdpTau::Y, tau_y, 2)],
+            true,
+        ),
+    };
+    let n = if triplet { 4 } else { 2 };
+    for (k, &(tau, tau_ms, shift)) in taus[..n].iter().enumerate() {
+        let len = exp_lut_len(time_step_ms, tau_ms, shift)?;
+        r.luts[k] = Some(LutCheck { tau, tau_ms, shift, len, cutoff_steps: (len as u64) << shift });
+        if len <= 2 {
+            r.push(StdpPrecisionLoss::LutDegenerate { tau, len });
+        }
+    }
+    if triplet && p.dependence == WeightDependence::Multiplicative {
+        r.push(StdpPrecisionLoss::Unsupported);
+        return Ok(r);
+    }
+    let g = global_weight_scale;
+    let scale = weight_scale(weight_shift, g);
+    let max_w = 65535.0 / scale * g;
+    if p.w_max * g > max_w {
+        r.push(StdpPrecisionLoss::BoundAboveWeightRange { w_max: p.w_max, max: max_w / g });
+    }
+    // (param, requested after scaling, encoded) per amplitude
+    let mut amps: [(StdpParam, f64, S1615); 4] = [(StdpParam::A2Plus, 0.0, S1615(0)); 4];
+    let (w_min, w_max) = if triplet {
+        match weight_region_additive_triplet(p.w_min, p.w_max, p.a2_plus, p.a2_minus, p.a3_plus, p.a3_minus, g) {
+            Ok(w) => {
+                let m = p.w_max * g;
+                amps = [
+                    (StdpParam::A2Plus, p.a2_plus * m, w.a2_plus),
+                    (StdpParam::A2Minus, p.a2_minus * m, w.a2_minus),
+                    (StdpParam::A3Plus, p.a3_plus * m, w.a3_plus),
+                    (StdpParam::A3Minus, p.a3_minus * m, w.a3_minus),
+                ];
+                (w.min_weight, w.max_weight)
+            }
+            Err(e) => {
+                r.push(StdpPrecisionLoss::Encode(e));
+                return Ok(r);
+            }
+        }
+    } else {
+        let (res, sa) = match p.dependence {
+            WeightDependence::Additive => (weight_region_additive(p.w_min, p.w_max, p.a2_plus, p.a2_minus, g), g),
+            WeightDependence::Multiplicative => {
+                (weight_region_multiplicative(p.w_min, p.w_max, p.a2_plus, p.a2_minus, g), 1.0)
+            }
+        };
+        match res {
+            Ok(w) => {
+                amps[0] = (StdpParam::A2Plus, p.a2_plus * sa, w.a2_plus);
+                amps[1] = (StdpParam::A2Minus, p.a2_minus * sa, w.a2_minus);
+                (w.min_weight, w.max_weight)
+            }
+            Err(e) => {
+                r.push(StdpPrecisionLoss::Encode(e));
+                return Ok(r);
+            }
+        }
+    };
+    let lsb = 1i64 << weight_shift.min(62);
+    for (k, &(param, requested, encoded)) in amps[..n].iter().enumerate() {
+        // the effective s16.15 multiplier of a trace x: A (additive) or
+        // (w_max - w_min)·A at its largest (multiplicative)
+        let a_eff = match p.dependence {
+            WeightDependence::Additive => encoded,
+            WeightDependence::Multiplicative => w_max.wrapping_sub(w_min).mul_arm(encoded),
+        };
+        let unit = super::stdp::mul_accum_fixed(a_eff, 2048).0 as i64;
+        // smallest x in 1..=32767 with (a_eff · (x << 4)) >> 15 >= 2^shift
+        let min_x = if a_eff.0 <= 0 {
+            None
+        } else {
+            let need = lsb << 15; // a·x·16 >= need
+            let x = (need + 16 * a_eff.0 as i64 - 1) / (16 * a_eff.0 as i64);
+            if x <= 32767 {
+                Some(x as u32)
+            } else {
+                None
+            }
+        };
+        let rel = if requested != 0.0 { libm::fabs(encoded.to_f64() - requested) / libm::fabs(requested) } else { 0.0 };
+        r.amplitudes[k] = Some(AmplitudeCheck {
+            param,
+            requested,
+            encoded,
+            relative_error: rel,
+            unit_update_bits: unit,
+            unit_update_w16: unit as f64 / lsb as f64,
+            min_effective_trace: min_x,
+        });
+        if requested != 0.0 && encoded.0 == 0 {
+            r.push(StdpPrecisionLoss::RoundedToZero { param, requested });
+            continue;
+        }
+        if requested == 0.0 {
+            continue;
+        }
+        if rel > tolerance {
+            r.push(StdpPrecisionLoss::AmplitudeError { param, relative_error: rel });
+        }
+        if unit < lsb {
+            r.push(StdpPrecisionLoss::BelowWeightLsb { param, unit_update_w16: unit as f64 / lsb as f64 });
+            continue;
+        }
+        // pair terms (A2±): window of a single-spike trace through the LUT
+        if k < 2 {
+            let (tau, tau_ms, shift) = if k == 0 { taus[0] } else { taus[1] };
+            let len = exp_lut_len(time_step_ms, tau_ms, shift)?;
+            let mut buf = [0i16; 4096];
+            if len > buf.len() {
+                return Err(HostError::BufferTooSmall(len));
+            }
+            exp_lut(time_step_ms, tau_ms, shift, &mut buf)?;
+            let min_x = min_x.unwrap_or(u32::MAX) as i32;
+            let eff = buf[..len].iter().take_while(|&&v| v as i32 >= min_x).count() as u64;
+            let steps = eff << shift;
+            let lost = exp(-(steps as f64) * time_step_ms / tau_ms);
+            if lost > tolerance {
+                r.push(StdpPrecisionLoss::WindowTruncated { param, tau, effective_steps: steps, lost_fraction: lost });
+            }
+        }
+    }
+    Ok(r)
+}

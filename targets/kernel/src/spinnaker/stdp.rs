@@ -1,24 +1,49 @@
 //! sPyNNaker STDP ("MAD" synapse dynamics): s4.11 traces with exp-LUT decay,
-//! the spike-pair timing rule, additive and multiplicative weight dependence,
+//! the spike-pair, nearest-pair and Pfister-triplet timing rules, additive
+//! and multiplicative one-term and additive two-term weight dependences,
 //! per-neuron post-spike history and the deferred update at a pre spike.
 //!
 //! Sources (sPyNNaker fork `emijan-kth/sPyNNaker` @558fca1, merge of upstream
 //! master 2023-10-17), all under `neural_modelling/src/neuron/plasticity/stdp/`:
 //! `maths.h` (LUT lookup, `maths_fixed_mul16` = `smulbb` then `>> 11`),
 //! `stdp_typedefs.h` (`mul_accum_fixed(a, x) = a * kbits(x << 4)`),
-//! `timing_dependence/timing_pair_impl.h`, `post_events.h`,
+//! `timing_dependence/timing_pair_impl.h`, `timing_nearest_pair_impl.h`,
+//! `timing_pfister_triplet_impl.h`, `post_events.h`,
 //! `weight_dependence/weight_additive_one_term_impl.h`,
 //! `weight_dependence/weight_multiplicative_impl.h`,
+//! `weight_dependence/weight_additive_two_term_impl.h`,
 //! `synapse_dynamics_stdp_mad_impl.c`, `synapse_dynamics_stdp_common.h`.
+//!
+//! * This module: the pair rule ([`PairRule`]), the shared LUT, weight state
+//!   and one-term weight rules, the pair-rule state layouts and the original
+//!   pair-only entry points ([`process_post_spike`], [`update_synapse`],
+//!   [`process_plastic_row`]).
+//! * [`engine`] — the rule-generic interface ([`TimingRule`], [`WeightRule`],
+//!   [`process_row`], [`process_post_event`]) with the emulator's calling
+//!   contract (event order within a step) and the bytes-per-synapse table.
+//! * [`nearest`] — `timing_nearest_pair_impl.h`.
+//! * [`triplet`] — `timing_pfister_triplet_impl.h` with the additive two-term
+//!   weight rule.
 //!
 //! All `accum * accum` products use [`S1615::mul_arm`] (ARM-state GCC:
 //! floor, wrap), as in [`super::lif`].
 //!
 //! Scope: axonal delay 0 (sPyNNaker always uses 0), no late-spike
-//! `colour_delay`. Nearest-pair and Pfister triplet timing are not
-//! implemented here.
+//! `colour_delay`. The post-event history has sPyNNaker's fixed capacity
+//! ([`MAX_POST_SYNAPTIC_EVENTS`]); nothing here deviates from upstream
+//! behaviour, including its quirks (documented where they occur).
 
-use super::ring_buffer::{add_saturating, RingBufferLayout};
+pub mod engine;
+pub mod nearest;
+pub mod triplet;
+
+pub use engine::{
+    plastic_region_words, process_post_event, process_row, split_plastic_region, update_synapse_with,
+    AdditiveTwoTermWeights, OneTermWeights, PostHistory, PreHistory, RowConfig, TimingRule, WeightRegionTwoTerm,
+    WeightRule,
+};
+
+use super::ring_buffer::RingBufferLayout;
 use crate::fixed::{S1615, S411};
 use bytemuck::{Pod, Zeroable};
 
@@ -122,8 +147,12 @@ impl PairRule<'_> {
 }
 
 /// Weight-dependence parameters of one synapse type
-/// (`plasticity_weight_region_data_t`, 4 words, all s16.15, already multiplied
-/// by the synapse type's weight scale on the host).
+/// (`plasticity_weight_region_data_t`, 4 words, all s16.15). The weights
+/// inside an update are in real units (`w16 << shift` as s16.15 is
+/// `w16 / weight_scale`), so the host multiplies bounds and additive
+/// amplitudes by the *global* weight scale only (1 for current input);
+/// multiplicative amplitudes are written unscaled. See
+/// [`host::weight_region_additive`](super::host::weight_region_additive).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct WeightRegion {
@@ -258,40 +287,37 @@ impl PostEventHistory {
     /// `post_events_add`: append; when full, drop entry 1 (shift 2.. down)
     /// and write the new event at the end.
     pub fn add(&mut self, time: u32, trace: S411) {
-        if (self.count_minus_one as usize) < MAX_POST_SYNAPTIC_EVENTS - 1 {
-            self.count_minus_one += 1;
-            let i = self.count_minus_one as usize;
-            self.times[i] = time;
-            self.traces[i] = trace.0;
-        } else {
-            self.times.copy_within(2.., 1);
-            self.traces.copy_within(2.., 1);
-            self.times[MAX_POST_SYNAPTIC_EVENTS - 1] = time;
-            self.traces[MAX_POST_SYNAPTIC_EVENTS - 1] = trace.0;
-        }
+        engine::push_event(&mut self.count_minus_one, &mut self.times, &mut self.traces, time, trace.0);
     }
 
     /// `post_events_get_window_delayed(begin, end)`: walk back from the
     /// newest event while `times[i] > begin` (stopping at the sentinel); the
     /// window is the events after `prev` with `time <= end`.
     pub fn window(&self, begin_time: u32, end_time: u32) -> PostWindow {
-        let count = self.count_minus_one as usize + 1;
-        let mut idx = count;
-        let mut end_idx = count;
-        let mut next;
-        loop {
-            // (the C also tests the slot one past the newest here; that test
-            // can only set end_idx to its current value)
-            if idx < count && self.times[idx] > end_time {
-                end_idx = idx;
-            }
-            next = idx;
-            idx -= 1;
-            if !(self.times[idx] > begin_time && idx != 0) {
-                break;
-            }
-        }
-        PostWindow { prev: idx, next, num_events: end_idx - next, prev_time_valid: idx != 0 }
+        engine::window_of(&self.times, self.count_minus_one as usize, begin_time, end_time)
+    }
+}
+
+impl PostHistory for PostEventHistory {
+    type Trace = S411;
+    fn initial() -> Self {
+        Self::new()
+    }
+    #[inline]
+    fn newest(&self) -> usize {
+        self.count_minus_one as usize
+    }
+    #[inline]
+    fn times(&self) -> &[u32; MAX_POST_SYNAPTIC_EVENTS] {
+        &self.times
+    }
+    #[inline]
+    fn trace_at(&self, i: usize) -> S411 {
+        S411(self.traces[i])
+    }
+    #[inline]
+    fn push(&mut self, time: u32, trace: S411) {
+        self.add(time, trace);
     }
 }
 
@@ -308,15 +334,52 @@ pub struct PreEventHistory {
     pub _pad: i16,
 }
 
-/// `synapse_dynamics_process_post_synaptic_event` for the pair rule.
-pub fn process_post_spike(rule: &PairRule<'_>, history: &mut PostEventHistory, time: u32) {
-    let (t, tr) = history.last();
-    history.add(time, rule.add_post_spike(time, t, tr));
+impl PreHistory for PreEventHistory {
+    type Trace = S411;
+    #[inline]
+    fn last(&self) -> (u32, S411) {
+        (self.prev_time, S411(self.prev_trace))
+    }
+    #[inline]
+    fn set(&mut self, time: u32, trace: S411) {
+        self.prev_time = time;
+        self.prev_trace = trace.0;
+    }
 }
 
-/// `plasticity_update_synapse` (axonal delay 0): replay the post events in
-/// `(last_pre - d, time - d]` as potentiation, then depress for the new pre
-/// spike if any post spike precedes it. `d` is the dendritic delay.
+impl TimingRule for PairRule<'_> {
+    type PreTrace = S411;
+    type PostTrace = S411;
+    type Terms = i32;
+    type PreHistory = PreEventHistory;
+    type PostHistory = PostEventHistory;
+    #[inline]
+    fn add_pre_spike(&self, time: u32, last_time: u32, last_trace: S411) -> S411 {
+        PairRule::add_pre_spike(self, time, last_time, last_trace)
+    }
+    #[inline]
+    fn add_post_spike(&self, time: u32, last_time: u32, last_trace: S411) -> S411 {
+        PairRule::add_post_spike(self, time, last_time, last_trace)
+    }
+    #[inline]
+    fn pre_spike_terms(&self, time: u32, _: S411, _: u32, _: S411, last_post_time: u32, last_post_trace: S411) -> i32 {
+        self.depression(time, last_post_time, last_post_trace)
+    }
+    #[inline]
+    fn post_spike_terms(&self, time: u32, _: S411, last_pre_time: u32, last_pre_trace: S411, _: u32, _: S411) -> Option<i32> {
+        self.potentiation(time, last_pre_time, last_pre_trace)
+    }
+}
+
+/// `synapse_dynamics_process_post_synaptic_event` for the pair rule.
+pub fn process_post_spike(rule: &PairRule<'_>, history: &mut PostEventHistory, time: u32) {
+    process_post_event(rule, history, time);
+}
+
+/// `plasticity_update_synapse` for the pair rule (axonal delay 0): replay the
+/// post events in `(last_pre - d, time - d]` as potentiation, then depress
+/// for the new pre spike if any post spike precedes it. `d` is the dendritic
+/// delay (pass 0 when `backprop_delay` is off).
 #[allow(clippy::too_many_arguments)]
 pub fn update_synapse(
     rule: &PairRule<'_>,
@@ -329,31 +392,21 @@ pub fn update_synapse(
     delay_dendritic: u32,
     history: &PostEventHistory,
 ) {
-    let begin = last_pre_time.saturating_sub(delay_dendritic);
-    let end = time.saturating_sub(delay_dendritic);
-    let w = history.window(begin, end);
-    for k in w.next..w.next + w.num_events {
-        let post_time = history.times[k].wrapping_add(delay_dendritic);
-        if let Some(x) = rule.potentiation(post_time, last_pre_time, last_pre_trace) {
-            state.potentiate(dep, region, x);
-        }
-    }
-    let prev = if w.num_events > 0 { w.next + w.num_events - 1 } else { w.prev };
-    if w.num_events > 0 || w.prev_time_valid {
-        let last_post = history.times[prev].wrapping_add(delay_dendritic);
-        let x = rule.depression(time, last_post, S411(history.traces[prev]));
-        state.depress(dep, region, x);
-    }
+    let regions = core::slice::from_ref(region);
+    let shifts = [state.shift];
+    let w = OneTermWeights { dependence: dep, regions, left_shifts: &shifts };
+    // the pair rule's depression does not read the new pre trace
+    update_synapse_with(rule, &w, 0, state, time, last_pre_time, last_pre_trace, S411(0), delay_dendritic, history);
 }
 
-/// Outcome of [`process_plastic_row`].
+/// Outcome of [`process_plastic_row`] / [`process_row`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlasticRowStats {
     /// Ring-buffer adds that saturated (`plastic_saturation_count`).
     pub saturated: u32,
 }
 
-/// One plastic synapse: its control half-word fields and its weight.
+/// One plastic synapse: its control half-word fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlasticSynapse {
     /// Dendritic delay in steps.
@@ -364,10 +417,31 @@ pub struct PlasticSynapse {
     pub neuron: u32,
 }
 
-/// `synapse_dynamics_process_plastic_synapses` for a pre spike at `time`
-/// (colour delay 0): update the row's pre history, then for each synapse
-/// load the weight, run [`update_synapse`], store the weight back into
-/// `weights` and add it to the ring buffer at `time + delay` with saturation.
+impl PlasticSynapse {
+    /// Decode a plastic control half-word (`synapse_dynamics_stdp_get_fixed`:
+    /// `delay = (c >> type_index_bits) & delay_mask`,
+    /// `type = (c >> log_n_neurons) & type_mask`, `index = c & neuron_mask`).
+    pub const fn from_control(control: u16, layout: &RingBufferLayout) -> Self {
+        let c = control as u32;
+        PlasticSynapse {
+            delay: (c >> layout.type_index_bits()) & layout.delay_mask(),
+            synapse_type: (c >> layout.log_n_neurons) & ((1u32 << layout.log_n_synapse_types) - 1),
+            neuron: c & ((1u32 << layout.log_n_neurons) - 1),
+        }
+    }
+
+    /// Encode as `control_conversion` does (fields masked to their widths).
+    pub const fn to_control(&self, layout: &RingBufferLayout) -> u16 {
+        let c = ((self.delay & layout.delay_mask()) << layout.type_index_bits())
+            | ((self.synapse_type & ((1u32 << layout.log_n_synapse_types) - 1)) << layout.log_n_neurons)
+            | (self.neuron & ((1u32 << layout.log_n_neurons) - 1));
+        c as u16
+    }
+}
+
+/// `synapse_dynamics_process_plastic_synapses` for the pair rule and a pre
+/// spike at `time` (colour delay 0, `backprop_delay` on — sPyNNaker's
+/// default): see [`process_row`].
 #[allow(clippy::too_many_arguments)]
 pub fn process_plastic_row(
     rule: &PairRule<'_>,
@@ -382,31 +456,7 @@ pub fn process_plastic_row(
     weights: &mut [u16],
     time: u32,
 ) -> PlasticRowStats {
-    let last_pre_time = pre.prev_time;
-    let last_pre_trace = S411(pre.prev_trace);
-    pre.prev_time = time;
-    pre.prev_trace = rule.add_pre_spike(time, last_pre_time, last_pre_trace).0;
-    let mut stats = PlasticRowStats::default();
-    let mut sat = 0u32;
-    for (s, w16) in synapses.iter().zip(weights.iter_mut()) {
-        let ty = s.synapse_type as usize;
-        let mut st = WeightState::load(*w16, left_shifts[ty]);
-        update_synapse(
-            rule,
-            dep,
-            &regions[ty],
-            &mut st,
-            time,
-            last_pre_time,
-            last_pre_trace,
-            s.delay,
-            &post_histories[s.neuron as usize],
-        );
-        *w16 = st.store();
-        let idx = layout.index(time.wrapping_add(s.delay), s.synapse_type, s.neuron);
-        if add_saturating(&mut ring_buffer[idx], *w16, &mut sat) {
-            stats.saturated += 1;
-        }
-    }
-    stats
+    let w = OneTermWeights { dependence: dep, regions, left_shifts };
+    let cfg = RowConfig { layout, backprop_delay: true };
+    process_row(rule, &w, &cfg, ring_buffer, post_histories, pre, synapses, weights, time)
 }
