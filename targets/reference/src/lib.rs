@@ -1,2 +1,4 @@
 //! float64 reference semantics.
 pub mod fep;
+pub mod stdp;
+pub mod network;
