@@ -19,5 +19,6 @@
 
 pub mod fixed;
 pub mod loihi;
+pub mod program;
 pub mod rng;
 pub mod spinnaker;

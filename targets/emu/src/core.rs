@@ -1,0 +1,382 @@
+//! One emulated core per program image.
+
+use crate::{Counters, EmuError};
+use spikeforge_kernel::loihi::dense::scale_activation;
+use spikeforge_kernel::loihi::lif::{effective_bias, lif_update};
+use spikeforge_kernel::program::{
+    CoreImage, CoreKind, LoihiInput, LoihiNeuron, Profile, RecordEntry, Recording, SectionKind, SourceSpikes, SpinnakerRing, SynapticMatrix, Variable,
+};
+use spikeforge_kernel::spinnaker::lif::{initialise_core, step_core, CoreConfig, CoreIo, LifParams, LifState, ThresholdParams};
+use spikeforge_kernel::spinnaker::ring_buffer::{process_fixed_synapses, RingBufferLayout};
+use spikeforge_kernel::spinnaker::synapse::{ExpSynapseParams, ExpSynapseState};
+
+/// The owned synaptic matrix of a core (parsed once, kept as plain vectors
+/// so rows are slices without re-validation in the step loop).
+struct Matrix {
+    /// Per source core (index): (first row, n_sources, weight_exp), if this core listens to it.
+    by_source: Vec<Option<(u32, u32, i32)>>,
+    row_index: Vec<u32>,
+    words: Vec<u32>,
+}
+
+impl Matrix {
+    fn load(img: &CoreImage, n_cores_hint: usize, core: usize) -> Result<Matrix, EmuError> {
+        let Some((sec, _)) = img.section(SectionKind::SynapticMatrix) else {
+            return Ok(Matrix { by_source: Vec::new(), row_index: vec![0], words: Vec::new() });
+        };
+        let m = SynapticMatrix::parse(sec).map_err(|error| EmuError::Image { core, error })?;
+        let mut by_source = vec![None; n_cores_hint];
+        let mut row_index = vec![0u32];
+        let mut words = Vec::new();
+        for (b, blk) in m.blocks.iter().enumerate() {
+            if blk.key_base & ((1 << spikeforge_kernel::program::KEY_CORE_SHIFT) - 1) != 0 {
+                return Err(EmuError::Manifest(format!("core {core}: block {b} does not start at a core's first key")));
+            }
+            let source = (blk.key_base >> spikeforge_kernel::program::KEY_CORE_SHIFT) as usize;
+            if source >= by_source.len() {
+                by_source.resize(source + 1, None);
+            }
+            let first = row_index.len() as u32 - 1;
+            for r in 0..blk.n_sources {
+                words.extend_from_slice(m.row(b, r));
+                row_index.push(words.len() as u32);
+            }
+            by_source[source] = Some((first, blk.n_sources, blk.weight_exp));
+        }
+        Ok(Matrix { by_source, row_index, words })
+    }
+
+    #[inline]
+    fn row(&self, source: u32, neuron: u32) -> Option<(&[u32], i32)> {
+        let (first, n, we) = (*self.by_source.get(source as usize)?)?;
+        if neuron >= n {
+            return None;
+        }
+        let r = (first + neuron) as usize;
+        Some((&self.words[self.row_index[r] as usize..self.row_index[r + 1] as usize], we))
+    }
+
+    /// Every synapse as (source core, source local neuron, word).
+    fn all(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+        self.by_source.iter().enumerate().filter_map(|(s, b)| b.map(|b| (s as u32, b))).flat_map(move |(s, (first, n, _))| {
+            (0..n).flat_map(move |i| {
+                let r = (first + i) as usize;
+                self.words[self.row_index[r] as usize..self.row_index[r + 1] as usize].iter().map(move |&w| (s, i, w))
+            })
+        })
+    }
+}
+
+pub struct SpinnakerCore {
+    neurons: Vec<LifState>,
+    synapses: Vec<ExpSynapseState>,
+    thresholds: Vec<ThresholdParams>,
+    ring: SpinnakerRing,
+    buffer: Vec<u16>,
+    spiked: Vec<u32>,
+    matrix: Matrix,
+    saturations: u32,
+    events: u64,
+    spikes: u64,
+}
+
+pub struct LoihiCore {
+    neurons: Vec<LoihiNeuron>,
+    bias: Vec<i32>,
+    u: Vec<i32>,
+    v: Vec<i32>,
+    input: LoihiInput,
+    /// Delay line: `2^log_max_delay` slots of one i32 per neuron.
+    a_in: Vec<i32>,
+    /// Scratch for blocks with a non-zero weight exponent: raw sums per (slot, neuron).
+    scratch: Vec<i64>,
+    touched: Vec<usize>,
+    matrix: Matrix,
+    events: u64,
+    spikes: u64,
+}
+
+pub struct SourceCore {
+    /// Per neuron: its spike steps and a cursor.
+    trains: Vec<(Vec<u32>, usize)>,
+    spikes: u64,
+}
+
+pub enum CoreState {
+    Spinnaker(Box<SpinnakerCore>),
+    Loihi(Box<LoihiCore>),
+    Source(SourceCore),
+}
+
+impl CoreState {
+    pub fn load(core: usize, img: &CoreImage) -> Result<CoreState, EmuError> {
+        let err = |error| EmuError::Image { core, error };
+        let n = img.header.n_neurons as usize;
+        let hint = 0;
+        match (img.kind, img.profile) {
+            (CoreKind::Source, _) => {
+                let (sec, _) = img.section(SectionKind::SourceSpikes).ok_or(err(spikeforge_kernel::program::ImageError::MissingSection(SectionKind::SourceSpikes)))?;
+                let s = SourceSpikes::parse(sec).map_err(err)?;
+                if s.n_neurons() != n {
+                    return Err(EmuError::Manifest(format!("core {core}: source section has {} neurons, header {n}", s.n_neurons())));
+                }
+                Ok(CoreState::Source(SourceCore { trains: (0..n).map(|i| (s.steps(i).to_vec(), 0)).collect(), spikes: 0 }))
+            }
+            (CoreKind::Neurons, Profile::Spinnaker) => {
+                let lif: &[LifParams] = img.per_neuron(SectionKind::SpinnakerLif).map_err(err)?;
+                let thr: &[ThresholdParams] = img.per_neuron(SectionKind::SpinnakerThreshold).map_err(err)?;
+                let syn: &[ExpSynapseParams] = img.per_neuron(SectionKind::SpinnakerSynapse).map_err(err)?;
+                let ring: SpinnakerRing = *img.single(SectionKind::SpinnakerRing).map_err(err)?;
+                let mut neurons = vec![LifState::default(); n];
+                let mut synapses = vec![ExpSynapseState::default(); n];
+                if !initialise_core(ring.n_steps_per_timestep, lif, syn, &mut neurons, &mut synapses) {
+                    let neuron = (0..n)
+                        .find(|&i| LifState::initialise(&lif[i], ring.n_steps_per_timestep).is_none() || ExpSynapseState::initialise(&syn[i], ring.n_steps_per_timestep).is_none())
+                        .unwrap_or(0);
+                    return Err(EmuError::Initialise { core, neuron });
+                }
+                let layout: RingBufferLayout = ring.layout;
+                if layout.log_n_neurons + layout.log_n_synapse_types + layout.log_max_delay > 24 || (1usize << layout.log_n_neurons) < n {
+                    return Err(EmuError::Manifest(format!("core {core}: ring-buffer layout {layout:?} does not fit {n} neurons")));
+                }
+                Ok(CoreState::Spinnaker(Box::new(SpinnakerCore {
+                    neurons,
+                    synapses,
+                    thresholds: thr.to_vec(),
+                    buffer: vec![0; layout.len()],
+                    spiked: vec![0; n.div_ceil(32)],
+                    ring,
+                    matrix: Matrix::load(img, hint, core)?,
+                    saturations: 0,
+                    events: 0,
+                    spikes: 0,
+                })))
+            }
+            (CoreKind::Neurons, Profile::Loihi) => {
+                let neurons: &[LoihiNeuron] = img.per_neuron(SectionKind::LoihiLif).map_err(err)?;
+                let input: LoihiInput = *img.single(SectionKind::LoihiInput).map_err(err)?;
+                if input.log_max_delay > 12 || (1usize << input.log_n_neurons) < n {
+                    return Err(EmuError::Manifest(format!("core {core}: input layout {input:?} does not fit {n} neurons")));
+                }
+                let slots = 1usize << input.log_max_delay;
+                Ok(CoreState::Loihi(Box::new(LoihiCore {
+                    bias: neurons.iter().map(|p| effective_bias(p.params.bias_mant, p.params.bias_exp)).collect(),
+                    u: neurons.iter().map(|p| p.u_init).collect(),
+                    v: neurons.iter().map(|p| p.v_init).collect(),
+                    neurons: neurons.to_vec(),
+                    a_in: vec![0; slots * n],
+                    scratch: vec![0; slots * n],
+                    touched: Vec::new(),
+                    input,
+                    matrix: Matrix::load(img, hint, core)?,
+                    events: 0,
+                    spikes: 0,
+                })))
+            }
+        }
+    }
+
+    /// Delivers the spikes `source` emitted in step `t - 1`.
+    pub fn receive(&mut self, source: u32, spikes: &[u32], t: u32) {
+        if spikes.is_empty() {
+            return;
+        }
+        match self {
+            CoreState::Spinnaker(c) => {
+                let layout = c.ring.layout;
+                for &i in spikes {
+                    if let Some((row, _)) = c.matrix.row(source, i) {
+                        let stats = process_fixed_synapses(&mut c.buffer, &layout, t - 1, 0, row, &mut c.saturations);
+                        c.events += stats.added as u64;
+                    }
+                }
+            }
+            CoreState::Loihi(c) => c.receive(source, spikes, t),
+            CoreState::Source(_) => {}
+        }
+    }
+
+    /// Runs step `t`, appending the local indices of the neurons that spiked to `out`.
+    pub fn step(&mut self, t: u32, out: &mut Vec<u32>) {
+        match self {
+            CoreState::Spinnaker(c) => {
+                let cfg = CoreConfig { n_steps_per_timestep: c.ring.n_steps_per_timestep, thresholds: &c.thresholds, layout: c.ring.layout, left_shifts: &c.ring.left_shifts };
+                let mut io = CoreIo { neurons: &mut c.neurons, synapses: &mut c.synapses, ring_buffer: &mut c.buffer, spiked: &mut c.spiked };
+                let sent = step_core(&cfg, &mut io, t);
+                if sent > 0 {
+                    for (w, &bits) in c.spiked.iter().enumerate() {
+                        let mut b = bits;
+                        while b != 0 {
+                            let k = b.trailing_zeros();
+                            out.push(w as u32 * 32 + k);
+                            b &= b - 1;
+                        }
+                    }
+                    c.spikes += out.len() as u64;
+                }
+            }
+            CoreState::Loihi(c) => c.step(t, out),
+            CoreState::Source(s) => {
+                for (i, (steps, cursor)) in s.trains.iter_mut().enumerate() {
+                    if steps.get(*cursor) == Some(&t) {
+                        out.push(i as u32);
+                        *cursor += 1;
+                    }
+                }
+                s.spikes += out.len() as u64;
+            }
+        }
+    }
+
+    /// The raw word of a state variable of local neuron `i`.
+    fn state(&self, var: Variable, i: usize) -> i64 {
+        match (self, var) {
+            (CoreState::Spinnaker(c), Variable::V) => c.neurons[i].v_membrane.0 as i64,
+            (CoreState::Spinnaker(c), Variable::ISynE) => c.synapses[i].exc.value.0 as i64,
+            (CoreState::Spinnaker(c), Variable::ISynI) => c.synapses[i].inh.value.0 as i64,
+            (CoreState::Loihi(c), Variable::U) => c.u[i] as i64,
+            (CoreState::Loihi(c), Variable::V) => c.v[i] as i64,
+            _ => 0,
+        }
+    }
+
+    pub fn counters(&self) -> Counters {
+        match self {
+            CoreState::Spinnaker(c) => Counters { synaptic_events: c.events, ring_buffer_saturations: c.saturations as u64, spikes: c.spikes },
+            CoreState::Loihi(c) => Counters { synaptic_events: c.events, ring_buffer_saturations: 0, spikes: c.spikes },
+            CoreState::Source(s) => Counters { spikes: s.spikes, ..Default::default() },
+        }
+    }
+
+    /// Every synapse on this core as (source core, source local, target local, type, raw weight).
+    pub fn synapses(&self) -> Vec<(u32, u32, u32, u32, i64)> {
+        match self {
+            CoreState::Spinnaker(c) => {
+                let l = c.ring.layout;
+                let nmask = (1u32 << l.log_n_neurons) - 1;
+                c.matrix
+                    .all()
+                    .map(|(s, i, w)| (s, i, w & nmask, (w >> l.log_n_neurons) & ((1 << l.log_n_synapse_types) - 1), (w >> 16) as i64))
+                    .collect()
+            }
+            CoreState::Loihi(c) => {
+                let nmask = (1u32 << c.input.log_n_neurons) - 1;
+                c.matrix.all().map(|(s, i, w)| (s, i, w & nmask, 0, (w >> 16) as u16 as i16 as i64)).collect()
+            }
+            CoreState::Source(_) => Vec::new(),
+        }
+    }
+
+}
+
+impl LoihiCore {
+    fn receive(&mut self, source: u32, spikes: &[u32], t: u32) {
+        let log_n = self.input.log_n_neurons;
+        let n = self.neurons.len();
+        let nmask = (1u32 << log_n) - 1;
+        let dmask = (1u32 << self.input.log_max_delay) - 1;
+        let mut weight_exp = 0;
+        for &i in spikes {
+            let Some((row, we)) = self.matrix.row(source, i) else { continue };
+            weight_exp = we;
+            for &w in row {
+                let weight = (w >> 16) as u16 as i16 as i64;
+                let d = (w >> log_n) & dmask;
+                let target = (w & nmask) as usize;
+                let slot = ((t - 1 + d) & dmask) as usize;
+                let idx = slot * n + target;
+                if self.scratch[idx] == 0 {
+                    self.touched.push(idx);
+                }
+                self.scratch[idx] += weight;
+                self.events += 1;
+            }
+        }
+        // Lava's Dense shifts the summed activation of one projection, not each weight.
+        for idx in self.touched.drain(..) {
+            let sum = std::mem::take(&mut self.scratch[idx]);
+            self.a_in[idx] = self.a_in[idx].wrapping_add(scale_activation(sum, weight_exp as i8));
+        }
+    }
+
+    fn step(&mut self, t: u32, out: &mut Vec<u32>) {
+        let n = self.neurons.len();
+        let slots = 1u32 << self.input.log_max_delay;
+        let slot = (t & (slots - 1)) as usize;
+        let a = &mut self.a_in[slot * n..(slot + 1) * n];
+        for i in 0..n {
+            let spiked = lif_update(&self.neurons[i].params, self.bias[i], &mut self.u[i], &mut self.v[i], a[i]);
+            a[i] = 0;
+            if spiked {
+                out.push(i as u32);
+            }
+        }
+        self.spikes += out.len() as u64;
+    }
+}
+
+/// Samples of one core's recording section.
+pub struct Recorder {
+    entries: Vec<(RecordEntry, Vec<u32>)>,
+    /// Per entry: whether each local neuron is recorded (spike entries).
+    masks: Vec<Vec<bool>>,
+    /// Per entry: (step, local neuron) spike events.
+    spikes: Vec<Vec<(u32, u32)>>,
+    /// Per entry: raw words, row-major [sample][entry neuron].
+    states: Vec<Vec<i64>>,
+}
+
+impl Recorder {
+    /// A recorder for the recording section of a core image.
+    pub fn load(img: &CoreImage, core: usize) -> Result<Recorder, EmuError> {
+        let entries: Vec<(RecordEntry, Vec<u32>)> = match img.section(SectionKind::Recording) {
+            None => Vec::new(),
+            Some((sec, _)) => {
+                let r = Recording::parse(sec, img.header.n_neurons).map_err(|error| EmuError::Image { core, error })?;
+                r.entries.iter().map(|e| (*e, r.neurons(e).to_vec())).collect()
+            }
+        };
+        let n = entries.len();
+        let masks = entries
+            .iter()
+            .map(|(_, neurons)| {
+                let mut m = vec![false; img.header.n_neurons as usize];
+                for &i in neurons {
+                    m[i as usize] = true;
+                }
+                m
+            })
+            .collect();
+        Ok(Recorder { entries, masks, spikes: vec![Vec::new(); n], states: vec![Vec::new(); n] })
+    }
+
+    pub fn sample(&mut self, core: &CoreState, t: u32, spiked: &[u32]) {
+        for (k, (e, neurons)) in self.entries.iter().enumerate() {
+            match Variable::from_u32(e.variable) {
+                Some(Variable::Spikes) => {
+                    let mask = &self.masks[k];
+                    for &i in spiked {
+                        if mask[i as usize] {
+                            self.spikes[k].push((t, i));
+                        }
+                    }
+                }
+                Some(var) if t % e.every_n_steps == 0 => {
+                    for &i in neurons {
+                        self.states[k].push(core.state(var, i as usize));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn spikes(&self, entry: usize) -> &[(u32, u32)] {
+        &self.spikes[entry]
+    }
+
+    pub fn state(&self, entry: usize) -> &[i64] {
+        &self.states[entry]
+    }
+}
+
