@@ -5,6 +5,7 @@
 //! network that does not validate, a tolerance exceeded), 2 internal error.
 
 mod commands;
+mod import_cmd;
 mod output;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -53,6 +54,86 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Compile a network into a program for a target.
+    Compile {
+        /// Network file: YAML or binary IR (.sfir).
+        net: PathBuf,
+        /// Target backend (the software emulator is the built-in default).
+        #[arg(long, default_value = "emu", value_parser = ["emu"])]
+        target: String,
+        #[command(flatten)]
+        compile: CompileFlags,
+        /// Steps of stimuli to generate (default: the network's duration).
+        #[arg(long)]
+        steps: Option<u32>,
+        /// Output program file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Run a network or a compiled program on the emulator (or the float64 reference).
+    Run {
+        /// Network file (YAML, .sfir) or a compiled program.
+        net: PathBuf,
+        #[arg(long, default_value = "emu", value_parser = ["emu"])]
+        target: String,
+        #[command(flatten)]
+        compile: CompileFlags,
+        /// Steps to run (default: the network's duration).
+        #[arg(long)]
+        steps: Option<u32>,
+        /// Worker threads of the emulator (the output does not depend on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Run the float64 reference semantics instead of the fixed-point emulator.
+        #[arg(long)]
+        reference: bool,
+        /// Output directory (summary.json, .npy arrays, timing.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Import a lava-dl netx (.net) or NIR (.nir) network, optionally with plasticity rules; or export a network to NIR.
+    Import {
+        /// .net or .nir file (with --export-nir also a YAML or .sfir network).
+        file: PathBuf,
+        /// Plasticity overlay: `plasticity:` rules plus `attach: [{projection, rule}]`.
+        #[arg(long)]
+        plasticity: Option<PathBuf>,
+        /// Time step for NIR's continuous time, ms (netx: always 1).
+        #[arg(long, default_value_t = 1.0)]
+        dt_ms: f64,
+        /// Output .sfir file.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Also write the plasticity-free part of the network as a NIR file.
+        #[arg(long)]
+        export_nir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// How a network is compiled.
+#[derive(Debug, clap::Args)]
+struct CompileFlags {
+    /// Numeric profile (default: loihi for Loihi-style neurons, else spinnaker).
+    #[arg(long, value_parser = ["spinnaker", "loihi"])]
+    profile: Option<String>,
+    /// Treat every precision-loss warning as an error.
+    #[arg(long)]
+    strict: bool,
+    /// Most neurons placed on one core.
+    #[arg(long, default_value_t = 256)]
+    max_neurons_per_core: u32,
+}
+
+impl CompileFlags {
+    fn args(&self) -> commands::CompileArgs {
+        commands::CompileArgs { profile: self.profile.clone(), strict: self.strict, max_neurons_per_core: self.max_neurons_per_core }
+    }
 }
 
 fn main() -> ExitCode {
@@ -74,6 +155,16 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Check { net, format } => commands::check(&net, format),
         Command::Ir { net, output, dump, format } => commands::ir(&net, output.as_deref(), dump, format),
+        Command::Import { file, plasticity, dt_ms, output, export_nir, format } => {
+            import_cmd::import(&import_cmd::ImportArgs { file, plasticity, dt_ms, output, export_nir }, format)
+        }
+        Command::Compile { net, target: _, compile, steps, output, format } => commands::compile(&net, &compile.args(), steps, &output, format),
+        Command::Run { net, target: _, compile, steps, threads, reference, output, format } => commands::run(
+            &net,
+            &compile.args(),
+            &commands::RunArgs { steps, threads, reference, output },
+            format,
+        ),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -12,8 +12,13 @@
 //! * [`summary`], [`dump`] — reporting.
 pub mod diag;
 pub mod dump;
+pub mod expand;
+pub mod import;
 pub mod ir;
 pub mod load;
+pub mod lower;
+pub mod program;
+pub mod quantize;
 pub mod sfir;
 pub mod sop;
 pub mod summary;

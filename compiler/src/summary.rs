@@ -78,8 +78,8 @@ pub fn summarize(net: &ir::Network) -> Summary {
     let mut sources: u64 = 0;
     for p in &net.populations {
         match p.model {
-            Some(Model::SpikeSourceArray(_)) | Some(Model::SpikeSourcePoisson(_)) | Some(Model::NetxInput(_)) => sources += p.size as u64,
-            Some(Model::NetxFlatten(_)) | None => {}
+            Some(Model::SpikeSourceArray(_)) | Some(Model::SpikeSourcePoisson(_)) | Some(Model::NetxInput(_)) | Some(Model::NirInput(_)) => sources += p.size as u64,
+            Some(Model::NetxFlatten(_)) | Some(Model::NirRelay(_)) | None => {}
             _ => neurons += p.size as u64,
         }
     }

@@ -41,18 +41,21 @@ enum PopKind {
     Physical,
     /// Loihi-style integer neurons (Lava LIF, netx): the `loihi` profile.
     Loihi,
-    /// A reshape with no neurons (netx flatten).
+    /// A reshape with no neurons (netx flatten, NIR relays).
     Relay,
+    /// Float neurons imported from NIR (signed inputs, NIR units).
+    Nir,
     /// No model (already reported).
     Unknown,
 }
 
 fn pop_kind(p: &ir::Population) -> PopKind {
     match &p.model {
-        Some(Model::SpikeSourceArray(_)) | Some(Model::SpikeSourcePoisson(_)) | Some(Model::NetxInput(_)) => PopKind::Source,
+        Some(Model::SpikeSourceArray(_)) | Some(Model::SpikeSourcePoisson(_)) | Some(Model::NetxInput(_)) | Some(Model::NirInput(_)) => PopKind::Source,
         Some(Model::IfCurrExp(_)) => PopKind::Physical,
         Some(Model::LavaLif(_)) | Some(Model::NetxNeuron(_)) => PopKind::Loihi,
-        Some(Model::NetxFlatten(_)) => PopKind::Relay,
+        Some(Model::NetxFlatten(_)) | Some(Model::NirRelay(_)) => PopKind::Relay,
+        Some(Model::NirNeuron(_)) => PopKind::Nir,
         None => PopKind::Unknown,
     }
 }
@@ -183,6 +186,9 @@ impl Validator {
                 if let Some(v) = m.v_init_mv {
                     self.finite("V010", o, "v_init_mv", v);
                 }
+                if let Some(d) = &m.v_init_distribution_mv {
+                    self.distribution(o, "v_init_distribution_mv", d);
+                }
                 if self.finite("V010", o, "v_reset_mv", m.v_reset_mv)
                     && self.finite("V010", o, "v_thresh_mv", m.v_thresh_mv)
                     && m.v_reset_mv >= m.v_thresh_mv
@@ -245,7 +251,13 @@ impl Validator {
                     self.netx_neuron(&obj, n);
                 }
             }
-            Some(Model::NetxFlatten(_)) => {}
+            Some(Model::NetxFlatten(_)) | Some(Model::NirInput(_)) => {}
+            Some(Model::NirNeuron(n)) => crate::import::nir::validate_neuron(&obj, p.size, n, &mut self.d),
+            Some(Model::NirRelay(r)) => {
+                if ir::NirRelayKind::try_from(r.kind).unwrap_or_default() == ir::NirRelayKind::Unspecified {
+                    self.err("V015", obj, "kind", "unspecified; expected output, flatten, node_output or node_input".into());
+                }
+            }
         }
     }
 
@@ -507,7 +519,8 @@ impl Validator {
         let post_kind = pop_kind(post);
         match r {
             Rule::PairStdp(_) | Rule::TripletStdp(_) | Rule::FreeEnergy(_) => {
-                if post_kind != PopKind::Physical && post_kind != PopKind::Unknown {
+                let nir_stdp = post_kind == PopKind::Nir && !matches!(r, Rule::FreeEnergy(_));
+                if post_kind != PopKind::Physical && post_kind != PopKind::Unknown && !nir_stdp {
                     self.err(
                         "V031",
                         obj.clone(),
@@ -518,7 +531,7 @@ impl Validator {
                         ),
                     );
                 }
-                if receptor == ir::Receptor::Signed {
+                if receptor == ir::Receptor::Signed && !nir_stdp {
                     self.err("V031", obj.clone(), "receptor", format!("rule '{}' ({kind_name}) needs an excitatory or inhibitory receptor", rule.name));
                 }
             }
@@ -691,6 +704,7 @@ impl Validator {
                         let vars: &[&str] = match &p.model {
                             Some(Model::IfCurrExp(_)) => &["v", "i_syn_e", "i_syn_i"],
                             Some(Model::LavaLif(_)) | Some(Model::NetxNeuron(_)) => &["u", "v"],
+                            Some(Model::NirNeuron(_)) => &["v", "i"],
                             _ => &[],
                         };
                         if !vars.contains(&s.variable.as_str()) {

@@ -88,6 +88,7 @@ struct IfCurrExpY {
     tau_syn_i_ms: Option<f64>,
     i_offset_na: Option<f64>,
     v_init_mv: Option<f64>,
+    v_init_distribution_mv: Option<DistY>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -429,10 +430,78 @@ struct WeightsRecY {
 
 /// Parses a YAML network description. `file` names the source in errors.
 pub fn parse(text: &str, file: &str) -> Result<ir::Network, YamlError> {
+    let y: NetworkY = deserialize(text, file)?;
+    let mut cx = Convert { file, text, diags: Diagnostics::default() };
+    let net = cx.network(y);
+    if cx.diags.has_errors() {
+        Err(YamlError::Structure(cx.diags))
+    } else {
+        Ok(net)
+    }
+}
+
+/// A plasticity overlay (`spikeforge import --plasticity rules.yaml`): the
+/// `plasticity:` section of a network file plus an `attach:` list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverlayY {
+    #[serde(default)]
+    plasticity: Vec<RuleY>,
+    #[serde(default)]
+    attach: Vec<AttachY>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachY {
+    projection: String,
+    rule: String,
+}
+
+/// Plasticity rules and where to attach them, read from an overlay file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlasticityOverlay {
+    /// The rules, with the same defaults as the `plasticity:` section of a network.
+    pub rules: Vec<ir::PlasticityRule>,
+    /// `(projection, rule)` pairs in file order.
+    pub attach: Vec<Attachment>,
+}
+
+/// One `attach:` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub projection: String,
+    pub rule: String,
+    /// Where the entry stands in the overlay file (line of `projection: NAME`, when found).
+    pub location: Location,
+}
+
+/// Parses a plasticity overlay: `plasticity:` (rules, exactly as in a network
+/// file) and `attach: [{projection: NAME, rule: NAME}]`.
+pub fn parse_plasticity(text: &str, file: &str) -> Result<PlasticityOverlay, YamlError> {
+    let y: OverlayY = deserialize(text, file)?;
+    let mut cx = Convert { file, text, diags: Diagnostics::default() };
+    let rules = y.plasticity.into_iter().map(|r| cx.rule(r)).collect();
+    if cx.diags.has_errors() {
+        return Err(YamlError::Structure(cx.diags));
+    }
+    let attach = y
+        .attach
+        .into_iter()
+        .map(|a| {
+            let line = text.lines().position(|l| l.contains("projection:") && l.contains(a.projection.as_str())).map(|i| i + 1);
+            Attachment { location: Location { file: file.to_string(), line, column: None }, projection: a.projection, rule: a.rule }
+        })
+        .collect();
+    Ok(PlasticityOverlay { rules, attach })
+}
+
+/// Deserializes a YAML document, reporting errors with line, column and field path.
+fn deserialize<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, YamlError> {
     let de = serde_norway::Deserializer::from_str(text);
-    let parsed: Result<NetworkY, _> = serde_path_to_error::deserialize(de);
-    let y = match parsed {
-        Ok(y) => y,
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(de);
+    match parsed {
+        Ok(y) => Ok(y),
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -450,7 +519,7 @@ pub fn parse(text: &str, file: &str) -> Result<ir::Network, YamlError> {
                     message = rest.to_string();
                 }
             }
-            return Err(YamlError::Syntax {
+            Err(YamlError::Syntax {
                 location: Location {
                     file: file.to_string(),
                     line: loc.as_ref().map(|l| l.line()),
@@ -458,15 +527,8 @@ pub fn parse(text: &str, file: &str) -> Result<ir::Network, YamlError> {
                 },
                 path,
                 message,
-            });
+            })
         }
-    };
-    let mut cx = Convert { file, text, diags: Diagnostics::default() };
-    let net = cx.network(y);
-    if cx.diags.has_errors() {
-        Err(YamlError::Structure(cx.diags))
-    } else {
-        Ok(net)
     }
 }
 
@@ -674,6 +736,8 @@ impl Convert<'_> {
             delay_ms: p.delay_ms.map(dist),
             netx_delay: vec![],
             loihi,
+            loihi_imag: None,
+            nir: None,
             plasticity: p.plasticity.unwrap_or_default(),
         }
     }
@@ -827,6 +891,7 @@ fn if_curr_exp(m: IfCurrExpY) -> ir::IfCurrExp {
         tau_syn_i_ms: m.tau_syn_i_ms.unwrap_or(5.0),
         i_offset_na: m.i_offset_na.unwrap_or(0.0),
         v_init_mv: m.v_init_mv,
+        v_init_distribution_mv: m.v_init_distribution_mv.map(dist),
     }
 }
 
