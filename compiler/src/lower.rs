@@ -123,34 +123,19 @@ struct LoihiQuant {
 }
 
 fn loihi_quantize(net: &ir::Network, exp: &Expanded, d: &mut Diagnostics) -> LoihiQuant {
-    let mut neurons = Vec::new();
-    for p in &exp.populations {
-        match &p.model {
-            ExpModel::LavaLif(m) => {
-                let (params, (u_init, v_init), diags) = loihi_shim::lif_params(&p.name, m);
-                d.0.extend(diags.0);
-                neurons.push(Some(vec![LoihiNeuron { params, u_init, v_init }; p.size as usize]));
-            }
-            ExpModel::IfCurrExp(_) => {
-                d.push(
-                    Diagnostic::error("Q002", format!("population '{}'", p.name), "model", "IF_curr_exp neurons run on the spinnaker profile; the loihi profile runs lava_lif and netx neurons".to_string())
-                        .with_hint("compile with --profile spinnaker"),
-                );
-                neurons.push(None);
-            }
-            ExpModel::Source(_) => neurons.push(None),
-        }
-    }
-    let mut weights = Vec::new();
-    let mut weight_exp = Vec::new();
-    for proj in &exp.projections {
-        let (n_pre, n_post) = (exp.populations[proj.pre].size, exp.populations[proj.post].size);
-        let (w, params, diags) = loihi_shim::dense_weights(&proj.name, &proj.synapses, n_pre, n_post, &proj.loihi, proj.plasticity.is_some());
-        d.0.extend(diags.0);
-        weights.push(w);
-        weight_exp.push(params.weight_exp as i32);
-    }
-    let _ = net;
+    use quantize::loihi::LoihiPopulation;
+    let (q, diags) = quantize::loihi::quantize(net, exp);
+    d.0.extend(diags.0);
+    let neurons = q
+        .populations
+        .iter()
+        .map(|p| match p {
+            Some(LoihiPopulation::Lif { params, init, size }) => Some(vec![LoihiNeuron { params: *params, u_init: init.u, v_init: init.v }; *size as usize]),
+            _ => None,
+        })
+        .collect();
+    let weight_exp = q.projections.iter().map(|p| p.dense.weight_exp as i32).collect();
+    let weights = q.projections.into_iter().map(|p| p.weights).collect();
     LoihiQuant { neurons, weights, weight_exp }
 }
 
@@ -537,24 +522,5 @@ pub fn strict(d: &mut Diagnostics) {
         if x.severity == Severity::Warning {
             x.severity = Severity::Error;
         }
-    }
-}
-
-/// TEMPORARY-SHIM: replaced by crate::quantize::loihi once it lands.
-mod loihi_shim {
-    use crate::diag::Diagnostics;
-    use crate::expand::Synapse;
-    use crate::ir;
-    use spikeforge_kernel::loihi::dense::{DenseParams, SignMode};
-    use spikeforge_kernel::loihi::lif::LifParams;
-    pub fn lif_params(_name: &str, m: &ir::LavaLif) -> (LifParams, (i32, i32), Diagnostics) {
-        (LifParams { du: m.du as u16, dv: m.dv as u16, vth: m.vth as i32, bias_mant: m.bias_mant as i16, bias_exp: m.bias_exp as i16 }, (m.u_init as i32, m.v_init as i32), Diagnostics::default())
-    }
-    pub fn dense_weights(_n: &str, s: &[Synapse], _a: u32, _b: u32, l: &ir::LoihiWeights, plastic: bool) -> (Vec<i16>, DenseParams, Diagnostics) {
-        let mode = SignMode::from_u8(l.sign_mode as u8).unwrap_or(SignMode::Mixed);
-        let p = DenseParams { num_weight_bits: l.num_weight_bits as u8, weight_exp: l.weight_exp as i8, ..DenseParams::new(mode) };
-        let mut w: Vec<i16> = s.iter().map(|x| x.weight.round() as i16).collect();
-        if plastic { let _ = spikeforge_kernel::loihi::dense::prepare_learning_weights(&mut w, &p); } else { let _ = spikeforge_kernel::loihi::dense::prepare_dense_weights(&mut w, &p); }
-        (w, p, Diagnostics::default())
     }
 }

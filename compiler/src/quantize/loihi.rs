@@ -27,8 +27,8 @@
 //! 1.22+ on an x86-64 CPU with AVX-512 SKX (the fixtures' host and this
 //! project's machines) calls Intel SVML's `__svml_exp8_ha`, which is not
 //! correctly rounded: for 2818 of tau = 1..=4096 (33,848 of 1..=65535) its
-//! result is one ulp off the correctly rounded value (2815 above, 3
-//! below). Elsewhere numpy calls libm's `exp`, which (glibc) is correctly
+//! result is one ulp off the correctly rounded value (2815 above; tau = 6,
+//! 8 and 13 below). Elsewhere numpy calls libm's `exp`, which (glibc) is correctly
 //! rounded for every tau in 1..=4096. Lava's learning is therefore host
 //! dependent. spikeforge follows the fixtures: [`lava_decay_factor`] is the
 //! correctly rounded [`exp_correctly_rounded`] moved by a documented table
@@ -660,7 +660,7 @@ pub fn quantize(net: &ir::Network, exp: &Expanded) -> (LoihiQuantized, Diagnosti
 /// Intel SVML's `__svml_exp8_ha`): the correctly rounded value
 /// ([`exp_correctly_rounded`] of the float64 `-1/tau`), moved by the one ulp
 /// recorded in [`NUMPY_SVML_EXCEPTIONS`] for the integer tau in 1..=4096
-/// where SVML is not correctly rounded (2818 of them, all within one ulp).
+/// where SVML is not correctly rounded (2818 of them, each one ulp off).
 /// Other tau get the correctly rounded value ([`decay_factor_is_tabulated`]
 /// tells which; [`learning`] notes the others). `tau = 0` → `0.0` (numpy's
 /// `exp(-inf)`: the trace is zeroed every step). Negative or NaN tau → NaN.
@@ -705,7 +705,7 @@ fn numpy_svml_offset(tau: f64) -> Option<i8> {
 /// (SVML `__svml_exp8_ha`) is not the correctly rounded `exp(-1/tau)`, for
 /// tau = 1..=4096: two bits per tau, tau = 32 w + j + 1 in bits 2j..2j+1 of
 /// word w; 0 = correctly rounded, 1 = one ulp above, 2 = one ulp below.
-/// 2818 entries are non-zero (3 of them below). Measured with numpy 1.26.4
+/// 2818 entries are non-zero (2815 above; 6, 8, 13 below). Measured with numpy 1.26.4
 /// (the fixtures' version) on this project's machine; the peer test
 /// `compiler/tests/quantize_loihi.rs` re-checks every entry against numpy.
 pub const NUMPY_SVML_EXCEPTIONS: [u64; 128] = [

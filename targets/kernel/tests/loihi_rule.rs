@@ -419,3 +419,55 @@ fn error_display_names_offset_and_reason() {
         "at byte 4: expected 0, 1 or 2 after 'x', found '3'"
     );
 }
+
+/// Every rule string the tests above accept, for every target, survives the
+/// program-image word encoding unchanged (`loihi::encoding`), and its words
+/// are canonical (decoding then re-encoding gives the same words).
+#[test]
+fn every_accepted_rule_round_trips_through_the_word_encoding() {
+    use spikeforge_kernel::loihi::encoding::{decode_rules, RuleSet};
+    let mut sources: Vec<String> = ACCEPTED.iter().map(|(s, _)| s.to_string()).collect();
+    sources.push(vec!["x0*y1"; MAX_PRODUCTS].join(" + "));
+    sources.push(format!("x0{}", "*x1".repeat(MAX_FACTORS)));
+    sources.push("x0*(y1+4*2^-1)".into());
+    sources.push("u2*x1 - x0*y1".into());
+    sources.push("u2*d*2^-3".into());
+    sources.push("y0*x1".into());
+    sources.push("x0*(w-2147483648)*sgn(t+2147483647)".into());
+    let mut checked = 0;
+    for src in &sources {
+        for target in [Target::Dw, Target::Dd, Target::Dt] {
+            let s = ProductSeries::parse(target, src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+            let set = match target {
+                Target::Dw => RuleSet {
+                    dw: Some(s),
+                    ..RuleSet::default()
+                },
+                Target::Dd => RuleSet {
+                    dd: Some(s),
+                    ..RuleSet::default()
+                },
+                Target::Dt => RuleSet {
+                    dt: Some(s),
+                    ..RuleSet::default()
+                },
+            };
+            let words = set.encode().unwrap();
+            let back = decode_rules(&words).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+            assert_eq!(back, set, "{src:?}");
+            // the Display (Lava's str(ProductSeries)) is unchanged too
+            let shown = |r: &RuleSet| format!("{}", r.dw.or(r.dd).or(r.dt).unwrap());
+            assert_eq!(shown(&back), shown(&set));
+            assert_eq!(back.encode().unwrap(), words, "{src:?}");
+            checked += 1;
+        }
+    }
+    // all three targets at once (one u_k shared)
+    let set = RuleSet {
+        dw: Some(ProductSeries::parse(Target::Dw, "u2*x1 - x0*y1").unwrap()),
+        dd: Some(ProductSeries::parse(Target::Dd, "u2*d*2^-3").unwrap()),
+        dt: Some(ProductSeries::parse(Target::Dt, "y0*sgn(t-3)*(-2)*2^-1").unwrap()),
+    };
+    assert_eq!(decode_rules(&set.encode().unwrap()).unwrap(), set);
+    assert_eq!(checked, 3 * sources.len());
+}

@@ -8,12 +8,15 @@
 //! * [`learning`] — `PyLearningDenseModelBitApproximate`'s learning engine
 //!   (7-bit traces with stochastic decay/impulse rounding, epoch-based
 //!   product-series evaluation, stochastic rounding of w/d/t).
+//! * [`encoding`] — the fixed-size, versioned `u32` word encoding of a
+//!   connection's learning rules for program images.
 //!
 //! The random streams these need live in [`crate::rng`].
 //! Reference: `shared/reference/loihi-lava.md` and the executable spec
 //! `shared/reference/lava/replay_reference.py`.
 
 pub mod dense;
+pub mod encoding;
 pub mod learning;
 pub mod lif;
 pub mod rule;

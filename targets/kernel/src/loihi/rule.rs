@@ -222,6 +222,37 @@ pub struct Product {
 }
 
 impl Product {
+    /// An unused product slot (what the parser leaves in unused slots).
+    pub(crate) const EMPTY: Product = Product {
+        dependency: Dependency::X0,
+        mantissa: 0,
+        exponent: 0,
+        factors: [Factor::EMPTY; MAX_FACTORS],
+        n_factors: 0,
+    };
+
+    /// Builds a product from decoded parts; unused factor slots are left as
+    /// the parser leaves them, so equal parts give `==` products. The caller
+    /// (the word decoder) has checked every invariant the parser guarantees;
+    /// `factors` longer than [`MAX_FACTORS`] is cut to it.
+    pub(crate) fn from_parts(
+        dependency: Dependency,
+        mantissa: i8,
+        exponent: i8,
+        factors: &[Factor],
+    ) -> Product {
+        let n = factors.len().min(MAX_FACTORS);
+        let mut p = Product {
+            dependency,
+            mantissa,
+            exponent,
+            ..Product::EMPTY
+        };
+        p.factors[..n].copy_from_slice(&factors[..n]);
+        p.n_factors = n as u8;
+        p
+    }
+
     /// The factors, in source order.
     pub fn factors(&self) -> &[Factor] {
         &self.factors[..self.n_factors as usize]
@@ -250,6 +281,24 @@ pub struct ProductSeries {
 }
 
 impl ProductSeries {
+    /// Builds a series from decoded parts (see [`Product::from_parts`]);
+    /// `products` longer than [`MAX_PRODUCTS`] is cut to it.
+    pub(crate) fn from_parts(
+        target: Target,
+        decimate_exponent: Option<u8>,
+        products: &[Product],
+    ) -> ProductSeries {
+        let n = products.len().min(MAX_PRODUCTS);
+        let mut all = [Product::EMPTY; MAX_PRODUCTS];
+        all[..n].copy_from_slice(&products[..n]);
+        ProductSeries {
+            target,
+            decimate_exponent,
+            products: all,
+            len: n as u8,
+        }
+    }
+
     /// Parses a rule string for `target`.
     pub fn parse(target: Target, src: &str) -> Result<ProductSeries, RuleError> {
         Parser::new(src).series(target)
@@ -604,14 +653,7 @@ impl<'a> Parser<'a> {
                 kind: RuleErrorKind::Empty,
             });
         }
-        let empty = Product {
-            dependency: Dependency::X0,
-            mantissa: 0,
-            exponent: 0,
-            factors: [Factor::EMPTY; MAX_FACTORS],
-            n_factors: 0,
-        };
-        let mut products = [empty; MAX_PRODUCTS];
+        let mut products = [Product::EMPTY; MAX_PRODUCTS];
         let mut len = 0usize;
         let mut first = true;
         loop {
