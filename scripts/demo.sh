@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job on the built-in default: builds spikeforge and runs an example
-# network. Extra arguments replace the example, e.g. `scripts/demo.sh examples/song2000.yaml`.
+# The main job on the built-in default target, the emulator: builds
+# spikeforge, compiles an example network and runs it, writing the results
+# (summary.json, .npy arrays) to out/. Give a network to run another one:
+#   bash scripts/demo.sh examples/cuba.yaml
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 net="${1:-examples/lava_learning.yaml}"
+name="$(basename "${net%.*}")"
 cargo build --release --locked --bin spikeforge
 ./target/release/spikeforge check "$net"
+./target/release/spikeforge run "$net" --target emu -o "out/$name"

@@ -141,3 +141,65 @@ fn usage_errors_exit_1_and_help_exits_0() {
     assert_eq!(spikeforge(&["--help"]).status.code(), Some(0));
     assert_eq!(spikeforge(&["frobnicate"]).status.code(), Some(1));
 }
+
+#[test]
+fn run_output_is_identical_for_one_and_two_threads() {
+    let dir1 = scratch("run-t1");
+    let dir2 = scratch("run-t2");
+    for (t, d) in [("1", &dir1), ("2", &dir2)] {
+        let o = spikeforge(&["run", "examples/ei_triplet.yaml", "--steps", "300", "--threads", t, "-o", d.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    // Every file but timing.json is byte-identical.
+    let mut files = Vec::new();
+    fn walk(root: &Path, rel: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(root.join(rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &r, out);
+            } else {
+                out.push(r);
+            }
+        }
+    }
+    walk(&dir1, Path::new(""), &mut files);
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        if f.file_name().unwrap() == "timing.json" {
+            continue;
+        }
+        assert_eq!(std::fs::read(dir1.join(f)).unwrap(), std::fs::read(dir2.join(f)).unwrap(), "{} differs between 1 and 2 threads", f.display());
+    }
+    let mut files2 = Vec::new();
+    walk(&dir2, Path::new(""), &mut files2);
+    files2.sort();
+    assert_eq!(files, files2);
+}
+
+#[test]
+fn compile_then_run_the_program_and_reference_run() {
+    let prog = scratch("lava.sfprog");
+    let o = spikeforge(&["compile", "examples/lava_learning.yaml", "--target", "emu", "-o", prog.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("profile loihi"), "{}", text(&o.stdout));
+    let o = spikeforge(&["run", prog.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["backend"], "emu/loihi");
+    assert_eq!(v["n_steps"], 100);
+    let o = spikeforge(&["run", "examples/ei_triplet.yaml", "--reference", "--steps", "200", "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["backend"], "reference");
+    // A corrupted program is a user error naming the file.
+    let mut bytes = std::fs::read(&prog).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    let bad = scratch("bad.sfprog");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = spikeforge(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("bad.sfprog") && text(&o.stderr).contains("checksum"), "{}", text(&o.stderr));
+}
