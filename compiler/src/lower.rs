@@ -11,6 +11,14 @@
 //!    core, keyed by the source core's keys;
 //! 5. recordings are split per core.
 //!
+//! On the loihi profile every block of a core's synaptic matrix belongs to
+//! an accumulation group (`SectionKind::LoihiBlockGroups`), one per
+//! projection into the core: the emulator sums a group's raw weights over
+//! all its source cores before applying the projection's `weight_exp`, as
+//! Lava's Dense shifts the whole sum of one projection. Two projections
+//! between the same pair of cores share a block and so need one exponent
+//! (`L010`).
+//!
 //! Rows list synapse words sorted by (target neuron, expansion order), so
 //! reading the matrices back in block/row/word order yields synapses sorted
 //! by (pre, post) — the order of weight recordings.
@@ -24,8 +32,12 @@ use bytemuck::Pod;
 use spikeforge_kernel::program::{
     self as kp, CoreKind, Header, LoihiInput, LoihiNeuron, MatrixBlock, MatrixHeader, Profile, RecordEntry, SectionKind, SpinnakerRing, Variable,
 };
+use spikeforge_kernel::loihi::lif::LifParams;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 use std::collections::BTreeMap;
+
+mod learning;
+mod spinnaker_plastic;
 
 /// Default neurons per core, as sPyNNaker's `DEFAULT_MAX_ATOMS_PER_CORE`.
 pub const DEFAULT_MAX_NEURONS_PER_CORE: u32 = 256;
@@ -67,6 +79,16 @@ pub struct CompileOptions {
     pub n_steps: u32,
 }
 
+/// Profile options beyond [`CompileOptions`] (a separate struct, so that
+/// `CompileOptions { .. }` literals stay valid); [`compile_with_profile`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfileOptions {
+    /// Width of stored plastic weights on the spinnaker profile: 16
+    /// (sPyNNaker, default) or 32 (documented deviation, docs/plasticity.md;
+    /// `--plastic-weight-bits`).
+    pub plastic_weight_bits: quantize::spinnaker_stdp::PlasticWeightBits,
+}
+
 /// A compiled program and what the passes reported.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -74,10 +96,42 @@ pub struct Compiled {
     pub diagnostics: Diagnostics,
 }
 
-/// Runs every pass. `Err` carries the diagnostics with at least one error.
+/// Runs every pass without external input. `Err` carries the diagnostics
+/// with at least one error.
 pub fn compile(net: &ir::Network, opts: &CompileOptions) -> Result<Compiled, Diagnostics> {
+    compile_with(net, opts, &expand::Stimuli::default())
+}
+
+/// Runs every pass, feeding the input populations from `stimuli`
+/// (see [`expand::Stimuli`]). `Err` carries the diagnostics with at least one
+/// error.
+pub fn compile_with(net: &ir::Network, opts: &CompileOptions, stimuli: &expand::Stimuli) -> Result<Compiled, Diagnostics> {
+    compile_with_profile(net, opts, stimuli, &ProfileOptions::default())
+}
+
+/// [`compile_with`] with profile options (e.g. 32-bit plastic weights).
+pub fn compile_with_profile(net: &ir::Network, opts: &CompileOptions, stimuli: &expand::Stimuli, popts: &ProfileOptions) -> Result<Compiled, Diagnostics> {
     let mut d = Diagnostics::default();
-    let exp = match expand::expand(net, opts.n_steps) {
+    for p in net.populations.iter().filter(|p| expand::is_input(p)) {
+        if !stimuli.trains.contains_key(&p.name) {
+            d.push(
+                Diagnostic::warning("L011", format!("population '{}'", p.name), "stimulus", "is an input population without a stimulus: it emits no spikes".to_string())
+                    .with_hint("give its spike raster with `spikeforge run --input` (or `compile --input`)"),
+            );
+        }
+        if let Some(ir::population::Model::NetxInput(ir::NetxInput { neuron: Some(_), .. })) = &p.model {
+            d.push(Diagnostic {
+                severity: Severity::Note,
+                ..Diagnostic::error(
+                    "L012",
+                    format!("population '{}'", p.name),
+                    "neuron",
+                    "the stimulus gives this netx input layer's output spikes; its neuron group and input transform are not simulated".to_string(),
+                )
+            });
+        }
+    }
+    let exp = match expand::expand_with(net, opts.n_steps, stimuli) {
         Ok(e) => e,
         Err(e) => {
             d.push(Diagnostic::error("L001", "network", "", e.to_string()));
@@ -90,7 +144,7 @@ pub fn compile(net: &ir::Network, opts: &CompileOptions) -> Result<Compiled, Dia
     }
     let q = match opts.profile {
         TargetProfile::Spinnaker => {
-            let q = quantize::spinnaker::quantize(net, &exp);
+            let q = quantize::spinnaker::quantize_with(net, &exp, popts.plastic_weight_bits);
             d.0.extend(q.diagnostics.0.iter().cloned());
             Quant::Spinnaker(q)
         }
@@ -120,23 +174,39 @@ struct LoihiQuant {
     neurons: Vec<Option<Vec<LoihiNeuron>>>,
     weights: Vec<Vec<i16>>,
     weight_exp: Vec<i32>,
+    /// Plastic projections: learning parameters, rules and Dense parameters
+    /// (lowered by [`learning`]).
+    plastic: Vec<Option<(spikeforge_kernel::loihi::learning::LearningParams, spikeforge_kernel::loihi::encoding::RuleSet, spikeforge_kernel::loihi::dense::DenseParams)>>,
 }
 
+/// The loihi profile's numbers ([`quantize::loihi::quantize`]); populations
+/// imported from netx neuron groups ([`expand::ExpPopulation::netx`]) are
+/// quantized with [`quantize::loihi::netx_lif_params`] instead (per-neuron
+/// bias mantissa), and only its diagnostics are kept for them.
 fn loihi_quantize(net: &ir::Network, exp: &Expanded, d: &mut Diagnostics) -> LoihiQuant {
     use quantize::loihi::LoihiPopulation;
     let (q, diags) = quantize::loihi::quantize(net, exp);
-    d.0.extend(diags.0);
+    let netx_objects: Vec<String> = exp.populations.iter().filter(|p| p.netx.is_some()).map(|p| format!("population '{}'", p.name)).collect();
+    d.0.extend(diags.0.into_iter().filter(|x| !netx_objects.contains(&x.object)));
     let neurons = q
         .populations
         .iter()
-        .map(|p| match p {
-            Some(LoihiPopulation::Lif { params, init, size }) => Some(vec![LoihiNeuron { params: *params, u_init: init.u, v_init: init.v }; *size as usize]),
+        .zip(&exp.populations)
+        .map(|(p, e)| match (p, &e.netx) {
+            (Some(LoihiPopulation::Lif { size, .. }), Some(n)) => {
+                let (nl, diags) = quantize::loihi::netx_lif_params(&e.name, n, &n.bias);
+                d.0.extend(diags.0);
+                let bias = |i: usize| nl.bias_mant.get(i).copied().unwrap_or(0);
+                Some((0..*size as usize).map(|i| LoihiNeuron { params: LifParams { bias_mant: bias(i), ..nl.params }, u_init: 0, v_init: 0 }).collect())
+            }
+            (Some(LoihiPopulation::Lif { params, init, size }), None) => Some(vec![LoihiNeuron { params: *params, u_init: init.u, v_init: init.v }; *size as usize]),
             _ => None,
         })
         .collect();
     let weight_exp = q.projections.iter().map(|p| p.dense.weight_exp as i32).collect();
+    let plastic = q.projections.iter().map(|p| p.learning.map(|(lp, rules)| (lp, rules, p.dense))).collect();
     let weights = q.projections.into_iter().map(|p| p.weights).collect();
-    LoihiQuant { neurons, weights, weight_exp }
+    LoihiQuant { neurons, weights, weight_exp, plastic }
 }
 
 /// One placed core.
@@ -186,8 +256,31 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
         }
     }
     let mut block_weight_exp: BTreeMap<(usize, usize), i32> = BTreeMap::new();
+    // Loihi: the projection whose weights a (target core, source core) block holds.
+    let mut block_projection: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     let mut order = 0usize;
+    // Plastic loihi projections get their own sections and routes.
+    let mut plastic = match q {
+        Quant::Loihi(ql) => learning::lower(exp, ql, &cores, &pop_cores, d),
+        Quant::Spinnaker(_) => learning::Plastic { sections: vec![Vec::new(); cores.len()], routes: Vec::new() },
+    };
+    // Plastic spinnaker projections get their own rows and sections.
+    let mut stdp = spinnaker_plastic::Stdp::new(cores.len());
     for (k, proj) in exp.projections.iter().enumerate() {
+        if matches!(q, Quant::Loihi(ql) if learning::is_plastic(ql, k)) {
+            continue;
+        }
+        if let Quant::Spinnaker(qs) = q {
+            if let Some(w) = &qs.plastic.weights[k] {
+                for (j, s) in proj.synapses.iter().enumerate() {
+                    let (sc, sl) = core_of(proj.pre, s.pre);
+                    let (tc, tl) = core_of(proj.post, s.post);
+                    stdp.push(tc, sc, sl, tl, order, s.delay, qs.synapse_type[k], w, j);
+                    order += 1;
+                }
+                continue;
+            }
+        }
         for (j, s) in proj.synapses.iter().enumerate() {
             let (sc, sl) = core_of(proj.pre, s.pre);
             let (tc, tl) = core_of(proj.post, s.post);
@@ -198,6 +291,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                 }
                 Quant::Loihi(ql) => {
                     let we = ql.weight_exp[k];
+                    block_projection.entry((tc, sc)).or_insert(k);
                     if let Some(prev) = block_weight_exp.insert((tc, sc), we) {
                         if prev != we {
                             d.push(Diagnostic::error(
@@ -219,7 +313,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
     // Word-format limits.
     for (c, core) in cores.iter().enumerate() {
         let bits = bits_for(max_delay[c] + 1) + bits_for(core.n) + if matches!(q, Quant::Spinnaker(_)) { 1 } else { 0 };
-        if bits > 16 && !blocks[c].is_empty() {
+        if bits > 16 && (!blocks[c].is_empty() || stdp.has(c)) {
             d.push(Diagnostic::error(
                 "L003",
                 format!("population '{}'", exp.populations[core.population].name),
@@ -235,6 +329,18 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
         for &sc in b.keys() {
             routes.entry(sc).or_default().push(tc as u32);
         }
+    }
+    for (sc, tc) in stdp.routes() {
+        let t = routes.entry(sc).or_default();
+        t.push(tc as u32);
+        t.sort_unstable();
+        t.dedup();
+    }
+    for &(sc, tc) in &plastic.routes {
+        let t = routes.entry(sc).or_default();
+        t.push(tc as u32);
+        t.sort_unstable();
+        t.dedup();
     }
 
     // Recordings.
@@ -326,12 +432,20 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                         img.pods(SectionKind::SpinnakerSynapse, &block.synapse[range.clone()]);
                         let ring = SpinnakerRing { layout: spinnaker_layout(core.n, max_delay[c]), n_steps_per_timestep: 1, left_shifts: block.left_shifts };
                         img.pods(SectionKind::SpinnakerRing, std::slice::from_ref(&ring));
+                        if let Some(rule) = &qs.plastic.populations[core.population] {
+                            for (kind, count, words) in stdp.sections(c, rule, &ring.layout, core.n, &cores) {
+                                img.raw(kind, count, words);
+                            }
+                        }
                     }
                     Quant::Loihi(ql) => {
                         let ns = ql.neurons[core.population].as_ref().expect("loihi neurons quantized");
                         img.pods(SectionKind::LoihiLif, &ns[range.clone()]);
                         let input = LoihiInput { log_max_delay: bits_for(max_delay[c] + 1), log_n_neurons: bits_for(core.n) };
                         img.pods(SectionKind::LoihiInput, std::slice::from_ref(&input));
+                        for (kind, count, words) in std::mem::take(&mut plastic.sections[c]) {
+                            img.raw(kind, count, words);
+                        }
                     }
                 }
                 // Synaptic matrix.
@@ -352,6 +466,15 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                     }
                     let weight_exp = block_weight_exp.get(&(c, sc)).copied().unwrap_or(0);
                     mblocks.push(MatrixBlock { key_base: kp::key(sc as u32, 0), n_sources, first_row, weight_exp });
+                }
+                if matches!(q, Quant::Loihi(_)) {
+                    // One accumulation group per projection into this core, numbered in projection order.
+                    let projs: Vec<usize> = blocks[c].keys().map(|&sc| block_projection[&(c, sc)]).collect();
+                    let mut distinct = projs.clone();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    let groups: Vec<u32> = projs.iter().map(|k| distinct.binary_search(k).unwrap_or(0) as u32).collect();
+                    img.raw(SectionKind::LoihiBlockGroups, groups.len() as u32, groups);
                 }
                 let header = MatrixHeader { n_blocks: mblocks.len() as u32, n_rows: row_index.len() as u32 - 1, n_words: words.len() as u32, reserved: 0 };
                 let mut sec: Vec<u32> = bytemuck::cast_slice(std::slice::from_ref(&header)).to_vec();
@@ -402,6 +525,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
             }
             .into(),
             n_synapses: p.synapses.len() as u64,
+            plastic: matches!(q, Quant::Spinnaker(qs) if qs.plastic.weights[k].is_some()),
         })
         .collect();
 
@@ -430,6 +554,9 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
 fn weight_scale(q: &Quant, exp: &Expanded, k: usize) -> f64 {
     match q {
         Quant::Spinnaker(qs) => {
+            if let Some(s) = qs.plastic.scale[k] {
+                return s;
+            }
             let p = &exp.projections[k];
             let shift = qs.populations[p.post].as_ref().map_or(0, |b| b.left_shifts[qs.synapse_type[k] as usize]);
             1.0 / spikeforge_kernel::spinnaker::host::weight_scale(shift, 1.0)
@@ -443,11 +570,13 @@ fn weight_recording(w: &ir::WeightRecording, exp: &Expanded, q: &Quant) -> Recor
         Quant::Spinnaker(_) => "nA",
         Quant::Loihi(_) => "lava",
     };
+    let k = exp.projections.iter().position(|p| p.name == w.projection);
     let raw = match q {
+        // 32-bit plastic weights: s16.15 in units of the 16-bit ring-buffer weight
+        Quant::Spinnaker(qs) if k.is_some_and(|k| matches!(qs.plastic.weights[k], Some(quantize::spinnaker_stdp::PlasticWeights::W32(_)))) => "w32",
         Quant::Spinnaker(_) => "w16",
         Quant::Loihi(_) => "i16",
     };
-    let _ = exp;
     RecordingInfo {
         kind: "weights".into(),
         target: w.projection.clone(),

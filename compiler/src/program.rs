@@ -77,6 +77,10 @@ pub struct ProjectionInfo {
     pub receptor: String,
     /// Number of synapses.
     pub n_synapses: u64,
+    /// Whether its weights change at run time (spinnaker STDP: read back from
+    /// the cores' plastic matrices, not their static synaptic matrices).
+    #[serde(default)]
+    pub plastic: bool,
 }
 
 /// The manifest of a machine program.

@@ -233,8 +233,9 @@ impl Validator {
             Some(Model::LavaLif(m)) => {
                 let o = obj.as_str();
                 self.int_range("V013", o, "du", m.du as i64, 0, 4095);
-                self.int_range("V013", o, "dv", m.dv as i64, 0, 4095);
-                self.int_range("V013", o, "vth", m.vth, 0, (1 << 17) - 1);
+                // dv 4096 (v zeroed every step) and vth 2^17 (never spikes) run as in Lava
+                self.int_range("V013", o, "dv", m.dv as i64, 0, 4096);
+                self.int_range("V013", o, "vth", m.vth, 0, 1 << 17);
                 self.int_range("V013", o, "bias_mant", m.bias_mant, -(1 << 12), (1 << 12) - 1);
                 self.int_range("V013", o, "bias_exp", m.bias_exp as i64, 0, 7);
                 self.int_range("V013", o, "u_init", m.u_init, -(1 << 23), (1 << 23) - 1);

@@ -159,10 +159,15 @@ fn lif_parameters_out_of_range_are_errors_naming_the_field() {
     assert!(d.is_empty(), "{d}");
     assert_eq!((p.du, p.dv, p.vth, p.bias_mant, p.bias_exp), (4095, 0, 131071, -4096, 7));
     assert_eq!((init.u, init.v), (-5, 7));
-    let cases: [(ir::LavaLif, &str); 7] = [
+    // dv 4096 (v zeroed every step) and vth 2^17 (never spikes) run as in Lava
+    let (p, _, d) = lif_params("exc", &lif(0, 4096, 131072, 0, 0));
+    assert!(d.is_empty(), "{d}");
+    assert_eq!((p.dv, p.vth), (4096, 131072));
+    let cases: [(ir::LavaLif, &str); 8] = [
         (lif(4096, 0, 1, 0, 0), "du"),
         (lif(0, 5000, 1, 0, 0), "dv"),
-        (lif(0, 0, 131072, 0, 0), "vth"),
+        (lif(0, 4097, 1, 0, 0), "dv"),
+        (lif(0, 0, 131073, 0, 0), "vth"),
         (lif(0, 0, -1, 0, 0), "vth"),
         (lif(0, 0, 1, 4096, 0), "bias_mant"),
         (lif(0, 0, 1, 0, 8), "bias_exp"),
@@ -210,12 +215,18 @@ fn netx_diagnostics() {
     // graded spikes
     let (_, d) = netx_lif_params("g", &ir::NetxNeuron { graded_spike: true, ..netx(ir::NetxNeuronType::Cuba, 10, 10, 10) }, &[]);
     assert_eq!(find(&d, "Q102").field, "gradedSpike");
-    // netx's default neuron: iDecay 0 (Lava du = -1), vDecay 4096, vThMant 131072
-    let (_, d) = netx_lif_params("dense", &netx(ir::NetxNeuronType::Cuba, 0, 4096, 131072), &[]);
+    // netx's default neuron: iDecay 0 (Lava du = -1), vDecay 4096, vThMant
+    // 131072 — accepted and run as Lava does
+    let (l, d) = netx_lif_params("dense", &netx(ir::NetxNeuronType::Cuba, 0, 4096, 131072), &[]);
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!((l.params.du, l.params.dv, l.params.vth), (-1, 4096, 131072));
+    assert_eq!(l.params.validate(), Ok(()));
+    // one step beyond each is an error
+    let (_, d) = netx_lif_params("dense", &netx(ir::NetxNeuronType::Cuba, 4097, 4097, 131073), &[]);
     let fields: Vec<&str> = d.errors().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["iDecay", "vDecay", "vThMant"]);
     assert!(d.iter().all(|e| e.code == "Q101"));
-    assert!(d.0[0].message.contains("du = iDecay - 1 = -1"), "{}", d.0[0].message);
+    assert!(d.0[0].message.contains("du = iDecay - 1 = 4096"), "{}", d.0[0].message);
     // non-integer biases: warning with count, largest change and an example
     let (l, d) = netx_lif_params("b", &netx(ir::NetxNeuronType::Cuba, 10, 10, 10), &[1.0, 2.5, -0.25, 3.5]);
     assert_eq!(l.bias_mant, vec![1, 2, 0, 4]);
@@ -548,10 +559,15 @@ fn peer_decay_factor_agrees_with_numpy_for_tau_1_to_4096() {
     let input: String = xs.iter().map(|x| format!("{}\n", hex_f64(*x))).collect();
     let mut child = Command::new(&py).args(["-c", PEER_SCRIPT]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // write from another thread: numpy answers line by line, and both pipes are finite
+    // Write from another thread (numpy answers line by line and both pipes
+    // are finite) and close the child's stdin right after the last line,
+    // also when the write fails, so the child always sees EOF and neither
+    // side can block on a pipe.
     let writer = std::thread::spawn(move || {
         use std::io::Write;
-        stdin.write_all(input.as_bytes())
+        let r = stdin.write_all(input.as_bytes()).and_then(|()| stdin.flush());
+        drop(stdin);
+        r
     });
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();

@@ -47,7 +47,7 @@ use crate::ir;
 use spikeforge_kernel::loihi::dense::{clip_weight, truncate_weight, DenseParams, SignMode};
 use spikeforge_kernel::loihi::encoding::RuleSet;
 use spikeforge_kernel::loihi::learning::{LearningParams, TraceParams, MAX_T_EPOCH};
-use spikeforge_kernel::loihi::lif::{LifParams, BIAS_MANT_RANGE, MAX_DECAY, MAX_UV, MAX_VTH};
+use spikeforge_kernel::loihi::lif::{LifParams, BIAS_MANT_RANGE, MAX_DECAY, MAX_DV, MAX_UV, MAX_VTH, MIN_DU};
 use spikeforge_kernel::loihi::rule::{common_decimate_exponent, ProductSeries, Target};
 
 /// netx's bias exponent: `bias_mant = bias`, `bias_exp = 6`.
@@ -78,21 +78,23 @@ fn int_in(d: &mut Diagnostics, object: &str, field: &str, v: i64, lo: i64, hi: i
 /// The kernel parameters and initial state of a `lava_lif` population.
 ///
 /// Every field must fit Lava's fixed-point widths (error `Q101` otherwise;
-/// the returned value is then clamped and must not be used).
+/// the returned value is then clamped and must not be used): `du` 12-bit,
+/// `dv` 12-bit or 4096 (v zeroed every step), `vth` 17-bit or 2^17 (never
+/// spikes), as `LifParams` accepts.
 pub fn lif_params(name: &str, m: &ir::LavaLif) -> (LifParams, LifInit, Diagnostics) {
     let obj = format!("population '{name}'");
     let mut d = Diagnostics::default();
     let dmax = MAX_DECAY as i64;
     let du = int_in(&mut d, &obj, "du", m.du as i64, 0, dmax, "a 12-bit unsigned decay");
-    let dv = int_in(&mut d, &obj, "dv", m.dv as i64, 0, dmax, "a 12-bit unsigned decay");
-    let vth = int_in(&mut d, &obj, "vth", m.vth, 0, MAX_VTH as i64, "a 17-bit unsigned threshold");
+    let dv = int_in(&mut d, &obj, "dv", m.dv as i64, 0, MAX_DV as i64, "a 12-bit unsigned decay, or 4096");
+    let vth = int_in(&mut d, &obj, "vth", m.vth, 0, MAX_VTH as i64, "a 17-bit unsigned threshold, or 2^17");
     let (blo, bhi) = (BIAS_MANT_RANGE.0 as i64, BIAS_MANT_RANGE.1 as i64);
     let bias_mant = int_in(&mut d, &obj, "bias_mant", m.bias_mant, blo, bhi, "a 13-bit signed mantissa");
     let bias_exp = int_in(&mut d, &obj, "bias_exp", m.bias_exp as i64, 0, 7, "a 3-bit unsigned exponent");
     let max = MAX_UV as i64;
     let u = int_in(&mut d, &obj, "u_init", m.u_init, -max, max - 1, "a 24-bit signed value");
     let v = int_in(&mut d, &obj, "v_init", m.v_init, -(max - 1), max - 1, "a 24-bit signed value within the clamp of v");
-    let p = LifParams { du: du as u16, dv: dv as u16, vth: vth as i32, bias_mant: bias_mant as i16, bias_exp: bias_exp as i16 };
+    let p = LifParams { du: du as i16, dv: dv as u16, vth: vth as i32, bias_mant: bias_mant as i16, bias_exp: bias_exp as i16 };
     (p, LifInit { u: u as i32, v: v as i32 }, d)
 }
 
@@ -120,11 +122,12 @@ fn netx_type_name(t: i32) -> String {
 ///   (`Q102`).
 /// * `iDecay = 0` (netx's default neuron for a dense layer without a neuron
 ///   group) gives Lava `du = −1`: Lava's LIF then computes
-///   `u·(4096 − 0)/4096`, i.e. `u` never decays. The kernel's `du` is the
-///   12-bit unsigned hardware field, which cannot hold −1: error `Q101`.
-///   Likewise `vDecay = 4096` (Lava zeroes `v` before adding `u`) and
-///   `vThMant = 131072` (Lava never spikes) are outside the kernel's 12-/17-bit
-///   fields: errors.
+///   `u·(4096 − 0)/4096`, i.e. `u` never decays. Likewise `vDecay = 4096`
+///   (Lava zeroes `v` before adding `u`) and `vThMant = 131072` (Lava never
+///   spikes). The kernel's `LifParams` accepts exactly these three values
+///   beyond the hardware's 12-/17-bit fields and runs them as Lava does;
+///   anything further out (`iDecay`, `vDecay` above 4096, `vThMant` above
+///   2^17) is an error `Q101`.
 /// * A non-integer bias is rounded to the nearest integer, ties to even
 ///   (numpy's `round`): warning `Q104` with the count and largest change.
 ///   A bias outside the 13-bit mantissa is an error.
@@ -148,23 +151,14 @@ pub fn netx_lif_params(name: &str, n: &ir::NetxNeuron, bias: &[f64]) -> (NetxLif
     }
     let dmax = MAX_DECAY as i64;
     let du = n.i_decay as i64 - 1;
-    if du < 0 {
-        d.push(
-            Diagnostic::error("Q101", &obj, "iDecay", format!("iDecay {} gives Lava du = iDecay - 1 = {du}; the kernel's du is 12-bit unsigned (0..=4095)", n.i_decay))
-                .with_hint("iDecay 0 (netx's default neuron) means a current that never decays; Lava runs it with du = -1, which the Loihi profile cannot represent"),
-        );
-    } else if du > dmax {
-        d.push(Diagnostic::error("Q101", &obj, "iDecay", format!("iDecay {} gives du = {du}; expected iDecay in 1..=4096", n.i_decay)));
+    if !(MIN_DU as i64..=dmax).contains(&du) {
+        d.push(Diagnostic::error("Q101", &obj, "iDecay", format!("iDecay {} gives du = iDecay - 1 = {du}; expected iDecay in 0..=4096 (du -1..=4095)", n.i_decay)));
     }
-    if !(0..=dmax).contains(&(n.v_decay as i64)) {
-        let hint = if n.v_decay == 4096 { "vDecay 4096 zeroes v every step; Lava runs it, but the kernel's dv is 12-bit (0..=4095)" } else { "expected a 12-bit decay" };
-        d.push(Diagnostic::error("Q101", &obj, "vDecay", format!("found {}; expected 0..=4095 (dv = vDecay)", n.v_decay)).with_hint(hint));
+    if !(0..=MAX_DV as i64).contains(&(n.v_decay as i64)) {
+        d.push(Diagnostic::error("Q101", &obj, "vDecay", format!("found {}; expected 0..=4096 (dv = vDecay)", n.v_decay)));
     }
     if !(0..=MAX_VTH as i64).contains(&n.v_th_mant) {
-        d.push(
-            Diagnostic::error("Q101", &obj, "vThMant", format!("found {}; expected a 17-bit threshold 0..={MAX_VTH} (vth = vThMant)", n.v_th_mant))
-                .with_hint("vThMant 131072 is netx's default neuron (`1 << 18 - 1`): it never spikes in Lava"),
-        );
+        d.push(Diagnostic::error("Q101", &obj, "vThMant", format!("found {}; expected a threshold 0..={MAX_VTH} (vth = vThMant)", n.v_th_mant)));
     }
     if n.ref_delay > 1 {
         d.push(note("Q105", &obj, "refDelay", format!("refDelay {} is ignored: netx maps CUBA neurons to Lava's LIF, which has no refractory period", n.ref_delay)));
@@ -202,8 +196,8 @@ pub fn netx_lif_params(name: &str, n: &ir::NetxNeuron, bias: &[f64]) -> (NetxLif
         );
     }
     let params = LifParams {
-        du: du.clamp(0, dmax) as u16,
-        dv: (n.v_decay as i64).clamp(0, dmax) as u16,
+        du: du.clamp(MIN_DU as i64, dmax) as i16,
+        dv: (n.v_decay as i64).clamp(0, MAX_DV as i64) as u16,
         vth: n.v_th_mant.clamp(0, MAX_VTH as i64) as i32,
         bias_mant: 0,
         bias_exp: NETX_BIAS_EXP,

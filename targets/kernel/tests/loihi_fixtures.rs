@@ -114,7 +114,7 @@ fn matrix(v: &Value) -> Vec<Vec<i64>> {
 
 fn lif_params(v: &Value) -> LifParams {
     let p = LifParams {
-        du: int(&v["du"]) as u16,
+        du: int(&v["du"]) as i16,
         dv: int(&v["dv"]) as u16,
         vth: int(&v["vth"]) as i32,
         bias_mant: int(&v["bias_mant"]) as i16,

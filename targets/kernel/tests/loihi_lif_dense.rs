@@ -302,9 +302,25 @@ fn lif_parameter_validation() {
         Err(LifParamError::Dv(5000))
     );
     assert_eq!(
-        LifParams { vth: 131072, ..ok }.validate(),
-        Err(LifParamError::Vth(131072))
+        LifParams { du: -2, ..ok }.validate(),
+        Err(LifParamError::Du(-2))
     );
+    assert_eq!(
+        LifParams { dv: 4097, ..ok }.validate(),
+        Err(LifParamError::Dv(4097))
+    );
+    assert_eq!(
+        LifParams { vth: 131073, ..ok }.validate(),
+        Err(LifParamError::Vth(131073))
+    );
+    // netx's default neuron: du = -1, dv = 4096, vth = 2^17 (Lava runs it)
+    let netx_default = LifParams {
+        du: -1,
+        dv: 4096,
+        vth: 131072,
+        ..ok
+    };
+    assert_eq!(netx_default.validate(), Ok(()));
     assert_eq!(
         LifParams { vth: -1, ..ok }.validate(),
         Err(LifParamError::Vth(-1))
@@ -422,4 +438,78 @@ fn accumulation_exponent_and_delay() {
     let mut out = [i32::MAX, 0];
     emit(&[1, 0], &mut out);
     assert_eq!(out, [i32::MIN, 0]);
+}
+
+/// netx's default neuron values, which Lava runs and `LifParams` accepts
+/// beyond the hardware fields: `du = −1` (u never decays), `dv = 4096` (v
+/// zeroed before u and the bias are added), `vth = 2^17` (never spikes);
+/// population `b` has `du = −1` with an ordinary `dv`/`vth` and spikes.
+/// `NETX_DEFAULT_LAVA` is the output of this lava-nc 0.10.0 script (Python
+/// 3.10.13, numpy 1.26.4):
+///
+/// ```python
+/// import json, sys
+/// import numpy as np
+/// from lava.magma.core.run_conditions import RunSteps
+/// from lava.magma.core.run_configs import Loihi2SimCfg
+/// from lava.proc.dense.models import PyDenseModelBitAcc
+/// from lava.proc.dense.process import Dense
+/// from lava.proc.io.source import PySendModelFixed, RingBuffer
+/// from lava.proc.lif.models import PyLifModelBitAcc
+/// from lava.proc.lif.process import LIF
+///
+/// rs = np.random.RandomState(3)
+/// steps, n_in, n = 40, 3, 3
+/// inp = (rs.rand(n_in, steps) < 0.5).astype(int)
+/// w = rs.randint(-200, 256, (n, n_in))
+/// src = RingBuffer(data=inp)
+/// d_a = Dense(weights=w, weight_exp=2)
+/// d_b = Dense(weights=w, weight_exp=2)
+/// a = LIF(shape=(n,), u=0, v=0, du=-1, dv=4096, vth=131072, bias_mant=np.array([5, -7, 0]), bias_exp=6)
+/// b = LIF(shape=(n,), u=0, v=0, du=-1, dv=100, vth=300, bias_mant=np.array([5, -7, 0]), bias_exp=6)
+/// src.s_out.connect(d_a.s_in); src.s_out.connect(d_b.s_in)
+/// d_a.a_out.connect(a.a_in); d_b.a_out.connect(b.a_in)
+/// cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={
+///     LIF: PyLifModelBitAcc, Dense: PyDenseModelBitAcc, RingBuffer: PySendModelFixed})
+/// rows = []
+/// for _ in range(steps):
+///     src.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
+///     g = lambda x: x.get().astype(int).tolist()
+///     rows.append([g(a.u), g(a.v), g(b.u), g(b.v)])
+/// src.stop()
+/// json.dump(dict(inp=inp.T.tolist(), w=w.tolist(), rows=rows), sys.stdout, separators=(",", ":"))
+/// ```
+const NETX_DEFAULT_LAVA: &str = r#"{"inp":[[0,1,1],[0,1,0],[1,1,1],[0,1,0],[0,1,0],[0,0,0],[1,0,0],[1,1,1],[1,1,0],[1,1,0],[1,1,0],[1,1,1],[0,0,0],[1,1,0],[0,1,0],[0,1,0],[1,0,0],[0,0,1],[1,0,0],[1,0,1],[1,1,1],[0,0,0],[1,1,0],[1,0,0],[0,1,0],[0,1,0],[1,1,1],[1,1,1],[1,0,0],[0,1,0],[0,0,1],[0,0,1],[0,0,1],[0,1,1],[1,0,1],[1,1,0],[0,1,0],[0,1,1],[1,1,1],[1,1,1]],"w":[[52,-183,235],[127,-187,-105],[252,22,-137]],"rows":[[[0,0,0],[320,-448,0],[0,0,0],[320,-448,0]],[[12800,-75264,-29696],[13120,-75712,-29696],[12800,-75264,-29696],[13432,-76149,-29696]],[[-34304,-123392,-24064],[-33984,-123840,-24064],[-34304,-123392,-24064],[-20880,-198129,-53035]],[[-8192,-166400,10752],[-7872,-166848,10752],[-8192,-166400,10752],[-28242,-360139,-40988]],[[-55296,-214528,16384],[-54976,-214976,16384],[-55296,-214528,16384],[-82528,-566322,-23603]],[[-102400,-262656,22016],[-102080,-263104,22016],[-102400,-262656,22016],[-182593,-815599,-1010]],[[-102400,-262656,22016],[-102080,-263104,22016],[-102400,-262656,22016],[-280215,-1058790,0]],[[-89088,-230400,86528],[-88768,-230848,86528],[-89088,-230400,86528],[-362141,-1263788,0]],[[-62976,-273408,121344],[-62656,-273856,121344],[-62976,-273408,121344],[-415955,-1506789,0]],[[-96768,-289280,191488],[-96448,-289728,191488],[-96768,-289280,191488],[-502247,-1759730,0]],[[-130560,-305152,261632],[-130240,-305600,261632],[-130560,-305152,261632],[-620225,-2022367,0]],[[-164352,-321024,331776],[-164032,-321472,331776],[-164352,-321024,331776],[-769114,-2294464,0]],[[-138240,-364032,366592],[-137920,-364480,366592],[-138240,-364032,366592],[-888256,-2602926,0]],[[-138240,-364032,366592],[-137920,-364480,366592],[-138240,-364032,366592],[-1004490,-2903858,0]],[[-172032,-379904,436736],[-171712,-380352,436736],[-172032,-379904,436736],[-1151678,-3213315,0]],[[-219136,-428032,442368],[-218816,-428480,442368],[-219136,-428032,442368],[-1342376,-3563344,0]],[[-266240,-476160,448000],[-265920,-476608,448000],[-266240,-476160,448000],[-1575523,-3952956,0]],[[-252928,-443904,512512],[-252608,-444352,512512],[-252928,-443904,512512],[-1789666,-4300800,0]],[[-193024,-471040,477184],[-192704,-471488,477184],[-193024,-471040,477184],[-1938676,-4667288,0]],[[-179712,-438784,541696],[-179392,-439232,541696],[-179712,-438784,541696],[-2070737,-4992572,0]],[[-106496,-433664,570880],[-106176,-434112,570880],[-106496,-433664,570880],[-2126357,-5304795,0]],[[-80384,-476672,605696],[-80064,-477120,605696],[-80384,-476672,605696],[-2154507,-5652403,0]],[[-80384,-476672,605696],[-80064,-477120,605696],[-80384,-476672,605696],[-2181970,-5991524,0]],[[-114176,-492544,675840],[-113856,-492992,675840],[-114176,-492544,675840],[-2242555,-6338238,0]],[[-100864,-460288,740352],[-100544,-460736,740352],[-100864,-460288,740352],[-2288349,-6644231,0]],[[-147968,-508416,745984],[-147648,-508864,745984],[-147968,-508416,745984],[-2380129,-6990882,0]],[[-195072,-556544,751616],[-194752,-556992,751616],[-195072,-556544,751616],[-2516772,-7377198,0]],[[-168960,-599552,786432],[-168640,-600000,786432],[-168960,-599552,786432],[-2623967,-7797090,0]],[[-142848,-642560,821248],[-142528,-643008,821248],[-142848,-642560,821248],[-2702433,-8249739,0]],[[-129536,-610304,885760],[-129216,-610752,885760],[-129536,-610304,885760],[-2765671,-8388607,0]],[[-176640,-658432,891392],[-176320,-658880,891392],[-176640,-658432,891392],[-2874469,-8388607,0]],[[-116736,-685568,856064],[-116416,-686016,856064],[-116736,-685568,856064],[-2920707,-8388607,0]],[[-56832,-712704,820736],[-56512,-713152,820736],[-56832,-712704,820736],[-2905912,-8388607,0]],[[3072,-739840,785408],[3392,-740288,785408],[3072,-739840,785408],[-2831574,-8388607,0]],[[15872,-815104,755712],[16192,-815552,755712],[15872,-815104,755712],[-2746251,-8388607,0]],[[89088,-809984,784896],[89408,-810432,784896],[89088,-809984,784896],[-2589795,-8388607,0]],[[55296,-825856,855040],[55616,-826304,855040],[55296,-825856,855040],[-2470951,-8388607,0]],[[8192,-873984,860672],[8512,-874432,860672],[8192,-873984,860672],[-2402113,-8388607,0]],[[20992,-949248,830976],[21312,-949696,830976],[20992,-949248,830976],[-2322155,-8388607,0]],[[47104,-992256,865792],[47424,-992704,865792],[47104,-992256,865792],[-2218037,-8388607,0]]]}"#;
+
+#[test]
+fn netx_default_neuron_values_match_lava() {
+    let g: Value = serde_json::from_str(NETX_DEFAULT_LAVA).unwrap();
+    let ints = |v: &Value| -> Vec<i64> { v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect() };
+    let mut w: Vec<i16> = g["w"].as_array().unwrap().iter().flat_map(&ints).map(|x| x as i16).collect();
+    let dp = DenseParams { weight_exp: 2, ..DenseParams::new(SignMode::determine(&w)) };
+    prepare_dense_weights(&mut w, &dp).unwrap();
+    let bias = [5i16, -7, 0];
+    let pa = LifParams { du: -1, dv: 4096, vth: 131072, bias_mant: 0, bias_exp: 6 };
+    let pb = LifParams { dv: 100, vth: 300, ..pa };
+    pa.validate().unwrap();
+    pb.validate().unwrap();
+    let n = 3;
+    let (mut ua, mut va, mut ub, mut vb) = (vec![0; n], vec![0; n], vec![0; n], vec![0; n]);
+    let (mut buf_a, mut buf_b) = (vec![0i32; n], vec![0i32; n]);
+    let (mut sa, mut sb) = (vec![false; n], vec![false; n]);
+    let (mut spikes_a, mut spikes_b) = (0, 0);
+    for (t, (row, inp)) in g["rows"].as_array().unwrap().iter().zip(g["inp"].as_array().unwrap()).enumerate() {
+        let s_in: Vec<bool> = ints(inp).iter().map(|&x| x != 0).collect();
+        let (mut a_in_a, mut a_in_b) = (vec![0i32; n], vec![0i32; n]);
+        dense_step(&w, dp.weight_exp, &s_in, &mut buf_a, &mut a_in_a);
+        dense_step(&w, dp.weight_exp, &s_in, &mut buf_b, &mut a_in_b);
+        spikes_a += lif_step_bias(&pa, &bias, &mut ua, &mut va, &a_in_a, &mut sa);
+        spikes_b += lif_step_bias(&pb, &bias, &mut ub, &mut vb, &a_in_b, &mut sb);
+        let r = row.as_array().unwrap();
+        let got: Vec<Vec<i64>> = [&ua, &va, &ub, &vb].iter().map(|x| x.iter().map(|&y| y as i64).collect()).collect();
+        let want: Vec<Vec<i64>> = r.iter().map(ints).collect();
+        assert_eq!(got, want, "step {}: [a.u, a.v, b.u, b.v]", t + 1);
+    }
+    assert_eq!(spikes_a, 0, "vth = 2^17 never spikes");
+    assert!(spikes_b > 0, "population b spikes");
 }

@@ -22,10 +22,18 @@ pub const ACT_SHIFT: u32 = 6;
 pub const DS_OFFSET: i64 = 1;
 /// Voltage decay offset (`dm_offset`): `dv + 0` is used.
 pub const DM_OFFSET: i64 = 0;
-/// Largest `du`/`dv` (12-bit unsigned).
+/// Largest `du` and largest hardware `dv` (12-bit unsigned).
 pub const MAX_DECAY: u16 = 4095;
-/// Largest `vth` (17-bit unsigned).
-pub const MAX_VTH: i32 = (1 << 17) - 1;
+/// Smallest `du`: −1, netx's "current never decays" (`iDecay = 0`), which
+/// Lava runs as the factor `4096 − (−1 + 1) = 4096`.
+pub const MIN_DU: i16 = -1;
+/// Largest `dv`: 4096, netx's `vDecay = 4096` (factor 0: `v` is zeroed
+/// before `u` and the bias are added), which Lava runs.
+pub const MAX_DV: u16 = 4096;
+/// Largest `vth`: 2^17, netx's default-neuron threshold. `2^17 << 6 = 2^23`
+/// exceeds the clamp of `v` (2^23 − 1), so such a neuron never spikes, as
+/// in Lava. 0..=131071 is the 17-bit hardware field.
+pub const MAX_VTH: i32 = 1 << 17;
 /// Range of `bias_mant` (13-bit signed).
 pub const BIAS_MANT_RANGE: (i16, i16) = (-4096, 4095);
 /// Range of `bias_exp` accepted here. Lava documents it as 3-bit unsigned
@@ -35,19 +43,27 @@ pub const BIAS_EXP_RANGE: (i16, i16) = (-7, 7);
 
 /// Parameters of one LIF population (stored in program images).
 ///
-/// Layout: 12 bytes, `repr(C)`, no implicit padding.
+/// Layout: 12 bytes, `repr(C)`, no implicit padding: `du` (i16), `dv`
+/// (u16), `vth` (i32), `bias_mant` (i16), `bias_exp` (i16).
+///
+/// The accepted ranges are the hardware fields plus the three values
+/// netx's default neuron uses and Lava runs (`du = −1`, `dv = 4096`,
+/// `vth = 2^17`); everything else about the arithmetic is unchanged and
+/// bit-exact with `PyLifModelBitAcc` for all of them.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct LifParams {
-    /// Current decay, 12-bit unsigned fraction of 4096 (0..=4095). The
-    /// effective factor is `(4096 - (du + 1)) / 4096`, so 4095 zeroes `u`
-    /// every step and 0 decays by 1/4096.
-    pub du: u16,
-    /// Voltage decay, 12-bit unsigned fraction of 4096 (0..=4095). The
-    /// effective factor is `(4096 - dv) / 4096` (0 = no decay).
+    /// Current decay, a fraction of 4096, −1..=4095 (12-bit unsigned field
+    /// plus −1). The effective factor is `(4096 - (du + 1)) / 4096`, so
+    /// 4095 zeroes `u` every step, 0 decays by 1/4096 and −1 keeps `u`
+    /// unchanged (netx `iDecay = 0`).
+    pub du: i16,
+    /// Voltage decay, a fraction of 4096, 0..=4096 (12-bit unsigned field
+    /// plus 4096). The effective factor is `(4096 - dv) / 4096` (0 = no
+    /// decay; 4096 zeroes `v` before `u` and the bias are added).
     pub dv: u16,
-    /// Threshold mantissa, 17-bit unsigned (0..=131071). A neuron spikes
-    /// when `v > vth << 6`.
+    /// Threshold mantissa, 0..=131072 (17-bit unsigned field plus 2^17). A
+    /// neuron spikes when `v > vth << 6`; with `vth = 2^17` it never does.
     pub vth: i32,
     /// Bias mantissa, 13-bit signed (-4096..=4095).
     pub bias_mant: i16,
@@ -59,11 +75,11 @@ pub struct LifParams {
 /// A LIF parameter outside the range Lava's fixed-point model declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LifParamError {
-    /// `du` > 4095.
-    Du(u16),
-    /// `dv` > 4095.
+    /// `du` outside −1..=4095.
+    Du(i16),
+    /// `dv` > 4096.
     Dv(u16),
-    /// `vth` outside 0..=131071.
+    /// `vth` outside 0..=131072.
     Vth(i32),
     /// `bias_mant` outside -4096..=4095.
     BiasMant(i16),
@@ -74,10 +90,19 @@ pub enum LifParamError {
 impl core::fmt::Display for LifParamError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            LifParamError::Du(v) => write!(f, "du = {v} is not a 12-bit unsigned value (0..=4095)"),
-            LifParamError::Dv(v) => write!(f, "dv = {v} is not a 12-bit unsigned value (0..=4095)"),
+            LifParamError::Du(v) => write!(
+                f,
+                "du = {v} is outside -1..=4095 (12-bit unsigned, or -1: no current decay)"
+            ),
+            LifParamError::Dv(v) => write!(
+                f,
+                "dv = {v} is outside 0..=4096 (12-bit unsigned, or 4096: v zeroed every step)"
+            ),
             LifParamError::Vth(v) => {
-                write!(f, "vth = {v} is not a 17-bit unsigned value (0..=131071)")
+                write!(
+                    f,
+                    "vth = {v} is outside 0..=131072 (17-bit unsigned, or 2^17: never spikes)"
+                )
             }
             LifParamError::BiasMant(v) => {
                 write!(
@@ -93,10 +118,10 @@ impl core::fmt::Display for LifParamError {
 impl LifParams {
     /// Checks every field against its declared width.
     pub fn validate(&self) -> Result<(), LifParamError> {
-        if self.du > MAX_DECAY {
+        if !(MIN_DU..=MAX_DECAY as i16).contains(&self.du) {
             return Err(LifParamError::Du(self.du));
         }
-        if self.dv > MAX_DECAY {
+        if self.dv > MAX_DV {
             return Err(LifParamError::Dv(self.dv));
         }
         if !(0..=MAX_VTH).contains(&self.vth) {
@@ -119,7 +144,7 @@ impl LifParams {
         effective_bias(self.bias_mant, self.bias_exp)
     }
 
-    /// The scaled threshold `VTH = vth << 6` (at most 2^23 - 64).
+    /// The scaled threshold `VTH = vth << 6` (at most 2^23).
     pub fn scaled_threshold(&self) -> i32 {
         self.vth.wrapping_shl(VTH_SHIFT)
     }
