@@ -133,3 +133,66 @@ fn export_nir_from_an_import_and_from_a_yaml_network() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("netx populations cannot be exported"), "{}", text(&o.stderr));
 }
+
+/// The raster used by the run tests: 40 steps x 200 neurons, deterministic.
+fn oxford_raster() -> Vec<Vec<i64>> {
+    (0..40).map(|t| (0..200).map(|i| i64::from((t * 7 + i * 3) % 11 == 0)).collect()).collect()
+}
+
+fn counters_spikes(o: &Output) -> u64 {
+    assert!(o.status.success(), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["counters"]["spikes"].as_u64().unwrap()
+}
+
+#[test]
+fn run_imported_netx_network_with_an_input_raster() {
+    let sfir = scratch("oxford_run.sfir");
+    let o = spikeforge(&["import", &fixture("lava-dl/lava_oxford.net"), "-o", sfir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows = oxford_raster();
+    let json = scratch("oxford_raster.json");
+    std::fs::write(&json, serde_json::to_string(&rows).unwrap()).unwrap();
+    let npy = scratch("oxford_raster.npy");
+    spikeforge_results::npy::write::<i64>(&npy, &[40, 200], &rows.concat()).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", sfir.to_str().unwrap(), "--target", "emu", "--steps", "40", "--format", "json"];
+        args.extend_from_slice(extra);
+        spikeforge(&args)
+    };
+    let with_json = counters_spikes(&run(&["--input", &format!("input={}", json.display())]));
+    let with_npy = counters_spikes(&run(&["--input", npy.to_str().unwrap()]));
+    assert_eq!(with_json, with_npy);
+    // The same run through the library (peer-checked against Lava in
+    // targets/emu/tests/netx_lava_peer.rs): input spikes plus neuron spikes.
+    let (net, _) = spikeforge_compiler::import::netx::import_netx(Path::new(&fixture("lava-dl/lava_oxford.net"))).unwrap();
+    let mut stimuli = spikeforge_compiler::expand::Stimuli::default();
+    stimuli.insert_raster("input", &rows).unwrap();
+    let opts = spikeforge_compiler::lower::CompileOptions { profile: spikeforge_compiler::lower::TargetProfile::Loihi, max_neurons_per_core: 256, n_steps: 40 };
+    let program = spikeforge_compiler::lower::compile_with(&net, &opts, &stimuli).unwrap().program;
+    let (_, counters) = spikeforge_emu::Emulator::new(program, 1).unwrap().run(40, |_| {}).unwrap();
+    assert_eq!(with_npy, counters.spikes);
+    let input_spikes = rows.iter().flatten().filter(|&&x| x != 0).count() as u64;
+    assert!(with_npy > input_spikes, "{with_npy} spikes, {input_spikes} of them input: the network did not respond");
+    // Without an input the network is silent, with a warning naming the input population.
+    let o = spikeforge(&["run", sfir.to_str().unwrap(), "--steps", "40"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("warning[L011]: population 'input'"), "{}", text(&o.stderr));
+    // A raster of the wrong width, an unknown population and a compiled program are user errors.
+    let narrow = scratch("narrow.json");
+    std::fs::write(&narrow, "[[1, 0, 1]]").unwrap();
+    let o = run(&["--input", &format!("input={}", narrow.display())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("has 3 neurons; the input population has 200"), "{}", text(&o.stdout));
+    let o = run(&["--input", &format!("layer0={}", json.display())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("names a population that is not an input"), "{}", text(&o.stdout));
+    let prog = scratch("oxford.sfp");
+    let o = spikeforge(&["compile", sfir.to_str().unwrap(), "--steps", "40", "--input", npy.to_str().unwrap(), "-o", prog.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = spikeforge(&["run", prog.to_str().unwrap(), "--steps", "40", "--format", "json"]);
+    assert_eq!(counters_spikes(&o), with_npy, "the compiled program carries the stimulus");
+    let o = spikeforge(&["run", prog.to_str().unwrap(), "--input", npy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("E005") || text(&o.stdout).contains("E005"), "{}{}", text(&o.stdout), text(&o.stderr));
+}

@@ -419,6 +419,21 @@ fn flatten_layer(cx: &mut Cx<'_>, l: &NetxLayer, prev: Option<&Prev>) -> Result<
     Ok(Prev { name, shape: vec![size], size })
 }
 
+/// The sign mode Lava's Dense runs with: netx does not pass the one
+/// `optimize_weight_bits` picked, so Dense calls `determine_sign_mode` on the
+/// weights it receives (excitatory if none is negative, else inhibitory if
+/// none is positive, else mixed). It differs from netx's choice for
+/// non-positive matrices holding a 0 (netx: mixed; Lava: inhibitory).
+fn lava_sign_mode(w: &[i64]) -> ir::SignMode {
+    if w.iter().all(|&x| x >= 0) {
+        ir::SignMode::Excitatory
+    } else if w.iter().all(|&x| x <= 0) {
+        ir::SignMode::Inhibitory
+    } else {
+        ir::SignMode::Mixed
+    }
+}
+
 fn loihi(o: &OptimizedWeights) -> ir::LoihiWeights {
     ir::LoihiWeights { sign_mode: sign_mode_ir(o.sign_mode) as i32, num_weight_bits: o.num_weight_bits as u32, weight_exp: o.weight_exp as i32 }
 }
@@ -609,6 +624,7 @@ fn dense_layer(cx: &mut Cx<'_>, l: &NetxLayer, prev: Option<&Prev>, flatten: boo
     });
     let to_f = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let delayed_rec_loihi = if !netx_delay.is_empty() && rec_w.is_some() { ir::LoihiWeights { weight_exp: 0, ..fwd_loihi } } else { fwd_loihi };
+    let with_lava_mode = |l: ir::LoihiWeights, w: &[i64]| ir::LoihiWeights { sign_mode: lava_sign_mode(w) as i32, ..l };
     cx.projs.push(ir::Projection {
         name: name.clone(),
         pre: pre.name.clone(),
@@ -616,8 +632,8 @@ fn dense_layer(cx: &mut Cx<'_>, l: &NetxLayer, prev: Option<&Prev>, flatten: boo
         receptor: ir::Receptor::Signed as i32,
         connectivity: Some(Connectivity::DenseMatrix(ir::DenseMatrix { rows: rows as u32, cols: cols as u32, weights: to_f(&fwd), weights_imag: to_f(&imag_w) })),
         netx_delay: netx_delay.clone(),
-        loihi: Some(delayed_rec_loihi),
-        loihi_imag: imag_loihi,
+        loihi: Some(with_lava_mode(delayed_rec_loihi, &fwd)),
+        loihi_imag: imag_loihi.map(|l| with_lava_mode(l, &imag_w)),
         ..Default::default()
     });
     if let Some(b) = rec_w {
@@ -627,8 +643,8 @@ fn dense_layer(cx: &mut Cx<'_>, l: &NetxLayer, prev: Option<&Prev>, flatten: boo
             post: name.clone(),
             receptor: ir::Receptor::Signed as i32,
             connectivity: Some(Connectivity::DenseMatrix(ir::DenseMatrix { rows: n as u32, cols: n as u32, weights: to_f(&b), weights_imag: vec![] })),
+            loihi: Some(with_lava_mode(delayed_rec_loihi, &b)),
             netx_delay,
-            loihi: Some(delayed_rec_loihi),
             ..Default::default()
         });
     }
