@@ -121,6 +121,57 @@ pub struct CompileArgs {
     pub profile: Option<String>,
     pub strict: bool,
     pub max_neurons_per_core: u32,
+    /// `--input [POPULATION=]FILE` values.
+    pub inputs: Vec<String>,
+    /// `--plastic-weight-bits`: 16 or 32.
+    pub plastic_weight_bits: u32,
+}
+
+/// Reads the `--input` rasters of `net` (see `CompileFlags::inputs`);
+/// errors are `E005` diagnostics.
+fn load_stimuli(net: &ir::Network, inputs: &[String]) -> Result<spikeforge_compiler::expand::Stimuli, Diagnostics> {
+    use spikeforge_compiler::diag::Diagnostic;
+    use spikeforge_compiler::expand::{is_input, Stimuli};
+    let mut st = Stimuli::default();
+    let err = |object: String, message: String| Diagnostics(vec![Diagnostic::error("E005", object, "", message)]);
+    let ports: Vec<&str> = net.populations.iter().filter(|p| is_input(p)).map(|p| p.name.as_str()).collect();
+    for arg in inputs {
+        let (pop, file) = match arg.split_once('=') {
+            Some((p, f)) if !p.is_empty() && !f.is_empty() => (p.to_string(), f),
+            _ => match ports.as_slice() {
+                [one] => (one.to_string(), arg.as_str()),
+                _ => {
+                    return Err(err(
+                        "option --input".into(),
+                        format!("'{arg}' names no population, and the network has {} input populations ({}); write POPULATION=FILE", ports.len(), ports.join(", ")),
+                    ))
+                }
+            },
+        };
+        let object = format!("input file '{file}'");
+        let path = Path::new(file);
+        let rows: Vec<Vec<i64>> = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            let text = std::fs::read_to_string(path).map_err(|e| err(object.clone(), format!("cannot read: {e}")))?;
+            serde_json::from_str::<Vec<Vec<f64>>>(&text)
+                .map_err(|e| err(object.clone(), format!("not a JSON array of rows of numbers: {e}")))?
+                .into_iter()
+                .map(|r| r.into_iter().map(|x| i64::from(x != 0.0)).collect())
+                .collect()
+        } else {
+            use spikeforge_results::npy::{self, NpyData};
+            let a = npy::read(path).map_err(|e| err(object.clone(), e.to_string()))?;
+            let (t, n) = a.expect_2d().map_err(|e| err(object.clone(), format!("{e}; expected (steps, neurons)")))?;
+            let flat: Vec<i64> = match a.data {
+                NpyData::F8(v) => v.into_iter().map(|x| i64::from(x != 0.0)).collect(),
+                NpyData::I8(v) => v,
+                NpyData::I4(v) => v.into_iter().map(i64::from).collect(),
+                NpyData::U4(v) => v.into_iter().map(i64::from).collect(),
+            };
+            (0..t).map(|r| flat[r * n..(r + 1) * n].to_vec()).collect()
+        };
+        st.insert_raster(&pop, &rows).map_err(|m| err(object.clone(), m))?;
+    }
+    Ok(st)
 }
 
 /// Loads a network (YAML or .sfir), validates and compiles it for `n_steps`
@@ -140,7 +191,14 @@ fn compile_network(path: &Path, args: &CompileArgs, n_steps: Option<u32>, format
     };
     let steps = n_steps.unwrap_or_else(|| spikeforge_compiler::expand::steps_for(net.duration_ms, net.dt_ms));
     let opts = CompileOptions { profile, max_neurons_per_core: args.max_neurons_per_core, n_steps: steps };
-    let mut compiled = match lower::compile(&net, &opts) {
+    let stimuli = load_stimuli(&net, &args.inputs).map_err(|d| {
+        print_diagnostics(&d, format);
+        Failure::User
+    })?;
+    let popts = lower::ProfileOptions {
+        plastic_weight_bits: spikeforge_compiler::quantize::spinnaker_stdp::PlasticWeightBits::from_bits(args.plastic_weight_bits).unwrap_or_default(),
+    };
+    let mut compiled = match lower::compile_with_profile(&net, &opts, &stimuli, &popts) {
         Ok(c) => c,
         Err(d) => {
             print_diagnostics(&d, format);
@@ -226,7 +284,11 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
             }
         }
         let steps = run.steps.unwrap_or_else(|| spikeforge_compiler::expand::steps_for(net.duration_ms, net.dt_ms));
-        let exp = spikeforge_compiler::expand::expand(&net, steps).map_err(|e| {
+        let stimuli = load_stimuli(&net, &compile_args.inputs).map_err(|d| {
+            print_diagnostics(&d, format);
+            Failure::User
+        })?;
+        let exp = spikeforge_compiler::expand::expand_with(&net, steps, &stimuli).map_err(|e| {
             print_diagnostics(&Diagnostics(vec![spikeforge_compiler::diag::Diagnostic::error("L001", "network", "", e.to_string())]), format);
             Failure::User
         })?;
@@ -237,6 +299,16 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
         (result, None, notes)
     } else {
         let program = if bytes.starts_with(&spikeforge_compiler::program::MAGIC) {
+            if !compile_args.inputs.is_empty() {
+                let d = Diagnostics(vec![spikeforge_compiler::diag::Diagnostic::error(
+                    "E005",
+                    "option --input",
+                    "",
+                    format!("'{}' is a compiled program, whose stimuli are fixed; give --input when compiling, or run the network (YAML or .sfir)", path.display()),
+                )]);
+                print_diagnostics(&d, format);
+                return Err(Failure::User);
+            }
             MachineProgram::from_bytes(&bytes).map_err(|e| {
                 print_diagnostics(&Diagnostics(vec![spikeforge_compiler::diag::Diagnostic::error("P001", format!("file '{}'", path.display()), "", e.to_string())]), format);
                 Failure::User

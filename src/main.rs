@@ -7,6 +7,7 @@
 mod commands;
 mod import_cmd;
 mod output;
+mod verify_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -95,6 +96,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Compare the float64 reference with the fixed-point rules: open loop, closed loop or a protocol; exit 1 when a tolerance is exceeded.
+    Verify(verify_cmd::VerifyArgs),
     /// Import a lava-dl netx (.net) or NIR (.nir) network, optionally with plasticity rules; or export a network to NIR.
     Import {
         /// .net or .nir file (with --export-nir also a YAML or .sfir network).
@@ -128,11 +131,38 @@ struct CompileFlags {
     /// Most neurons placed on one core.
     #[arg(long, default_value_t = 256)]
     max_neurons_per_core: u32,
+    /// Spike raster of an input population (a netx input layer, the `input` port of a
+    /// netx file without one, a NIR Input): `[POPULATION=]FILE`, FILE a 2-D `.npy`
+    /// (int or float) or `.json` array of rows, one row per step (row t-1 = step t),
+    /// one column per neuron, non-zero = spike. POPULATION may be left out when the
+    /// network has one input population. Repeatable.
+    #[arg(long = "input", value_name = "[POPULATION=]FILE")]
+    inputs: Vec<String>,
+    /// Bits of a stored plastic weight on the spinnaker profile: 16 (sPyNNaker's
+    /// row weight) or 32 (s16.15 in ring-buffer units, rounded at delivery; a
+    /// documented deviation that lets amplitudes below one 16-bit LSB learn, see
+    /// docs/plasticity.md).
+    #[arg(long, default_value_t = 16, value_parser = parse_plastic_weight_bits)]
+    plastic_weight_bits: u32,
+}
+
+fn parse_plastic_weight_bits(s: &str) -> Result<u32, String> {
+    match s {
+        "16" => Ok(16),
+        "32" => Ok(32),
+        _ => Err(format!("'{s}' is not a plastic weight width; expected 16 or 32")),
+    }
 }
 
 impl CompileFlags {
     fn args(&self) -> commands::CompileArgs {
-        commands::CompileArgs { profile: self.profile.clone(), strict: self.strict, max_neurons_per_core: self.max_neurons_per_core }
+        commands::CompileArgs {
+            profile: self.profile.clone(),
+            strict: self.strict,
+            max_neurons_per_core: self.max_neurons_per_core,
+            inputs: self.inputs.clone(),
+            plastic_weight_bits: self.plastic_weight_bits,
+        }
     }
 }
 
@@ -154,6 +184,7 @@ fn main() -> ExitCode {
     }));
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Check { net, format } => commands::check(&net, format),
+        Command::Verify(args) => verify_cmd::verify(&args),
         Command::Ir { net, output, dump, format } => commands::ir(&net, output.as_deref(), dump, format),
         Command::Import { file, plasticity, dt_ms, output, export_nir, format } => {
             import_cmd::import(&import_cmd::ImportArgs { file, plasticity, dt_ms, output, export_nir }, format)

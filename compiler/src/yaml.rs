@@ -61,6 +61,12 @@ struct NetworkY {
     plasticity: Vec<RuleY>,
     #[serde(default)]
     record: Vec<RecordY>,
+    /// Tolerances of `spikeforge verify` (`verify: {tolerances: {...}}`,
+    /// docs/verify.md). Not part of the IR: the verify command reads and
+    /// checks this section from the YAML text itself; here it is only
+    /// accepted.
+    #[serde(default, rename = "verify")]
+    _verify: Option<serde_norway::Value>,
 }
 
 #[derive(Debug, Deserialize)]

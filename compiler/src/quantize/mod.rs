@@ -10,3 +10,4 @@
 //! into errors.
 pub mod loihi;
 pub mod spinnaker;
+pub mod spinnaker_stdp;

@@ -46,6 +46,8 @@ pub struct Quantized {
     pub weights: Vec<Vec<u16>>,
     /// Per projection: the synapse type (0 excitatory, 1 inhibitory).
     pub synapse_type: Vec<u32>,
+    /// The STDP rules and plastic weights ([`super::spinnaker_stdp`]).
+    pub plastic: super::spinnaker_stdp::Plastic,
     pub diagnostics: Diagnostics,
 }
 
@@ -82,9 +84,16 @@ fn source_rate(net: &ir::Network, pop: usize) -> f64 {
     }
 }
 
-/// Runs the pass. `exp` must come from `net`; `n_steps_per_timestep` is 1
-/// unless the user asked for neuron sub-steps.
+/// Runs the pass with sPyNNaker's 16-bit plastic weights. `exp` must come
+/// from `net`; `n_steps_per_timestep` is 1 unless the user asked for neuron
+/// sub-steps.
 pub fn quantize(net: &ir::Network, exp: &Expanded) -> Quantized {
+    quantize_with(net, exp, super::spinnaker_stdp::PlasticWeightBits::Sixteen)
+}
+
+/// Runs the pass, storing plastic weights with `plastic_bits`
+/// ([`super::spinnaker_stdp`]).
+pub fn quantize_with(net: &ir::Network, exp: &Expanded, plastic_bits: super::spinnaker_stdp::PlasticWeightBits) -> Quantized {
     let mut d = Diagnostics::default();
     let dt = exp.dt_ms;
     let steps_per_second = 1000.0 / dt;
@@ -150,9 +159,15 @@ pub fn quantize(net: &ir::Network, exp: &Expanded) -> Quantized {
         }
         let n = proj.synapses.len() as f64;
         let mags: Vec<f64> = proj.synapses.iter().map(|s| s.weight.abs()).collect();
-        let mean = mags.iter().sum::<f64>() / n;
-        let var = if n > 1.0 { mags.iter().map(|w| (w - mean) * (w - mean)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        let wmax = mags.iter().cloned().fold(0.0, f64::max);
+        let (mean, var, wmax) = match super::spinnaker_stdp::estimator_weights(net, proj) {
+            // STDP: mean = max = the largest weight the rule can reach, variance 0 (as sPyNNaker)
+            Some(w) => (w, 0.0, w),
+            None => {
+                let mean = mags.iter().sum::<f64>() / n;
+                let var = if n > 1.0 { mags.iter().map(|w| (w - mean) * (w - mean)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+                (mean, var, mags.iter().cloned().fold(0.0, f64::max))
+            }
+        };
         let dmean = proj.synapses.iter().map(|s| s.delay as f64 * dt).sum::<f64>() / n;
         let dvar = proj.synapses.iter().map(|s| (s.delay as f64 * dt - dmean).powi(2)).sum::<f64>() / n;
         let mut indeg = vec![0u64; exp.populations[proj.post].size as usize];
@@ -282,7 +297,8 @@ pub fn quantize(net: &ir::Network, exp: &Expanded) -> Quantized {
             }
         }
     }
-    Quantized { populations, weights, synapse_type: synapse_types, diagnostics: d }
+    let plastic = super::spinnaker_stdp::quantize(net, exp, &populations, &synapse_types, &weights, plastic_bits, &mut d);
+    Quantized { populations, weights, synapse_type: synapse_types, plastic, diagnostics: d }
 }
 
 /// A decay that collapses to 0 or 1 on the chip means the dynamics vanish or

@@ -37,6 +37,12 @@
 //!   history starts at time 0, so posts before the first pre spike
 //!   potentiate by `LUT+[t_post]` there); trains whose first post spike is
 //!   later than the LUT window or after the first pre spike do not see it.
+//!   Nor the kernel's suppression test with a dendritic delay `d`: it
+//!   compares the previous post spike's *undelayed* time with the last pre
+//!   spike, so a post spike in `(t_pre − d, t_pre]` (which reaches the
+//!   synapse after the pre spike) does not suppress the next post's
+//!   potentiation there (measured effect: docs/plasticity.md, "Measured
+//!   agreement").
 //! * **Triplet** (Pfister & Gerstner 2006, minimal all-to-all): `r1` (τ+),
 //!   `r2` (τx), `o1` (τ-), `o2` (τy). Post spike:
 //!   `dw+ = r1·(A2+ + A3+·o2)` with `o2` taken *before* this spike's

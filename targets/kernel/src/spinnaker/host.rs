@@ -403,12 +403,17 @@ pub fn exp_lut(time_step: f64, tau: f64, shift: u32, out: &mut [i16]) -> Result<
     if out.len() < n {
         return Err(HostError::BufferTooSmall(n));
     }
-    let neg_lambda = -(time_step / tau);
     for (i, o) in out[..n].iter_mut().enumerate() {
-        let v = floor(exp(((i as u64) << shift) as f64 * neg_lambda) * STDP_FIXED_POINT_ONE);
-        *o = v as i16;
+        *o = exp_lut_value(time_step, tau, shift, i);
     }
     Ok(n)
+}
+
+/// Entry `i` of [`exp_lut`]: `floor(exp((i << shift) · -λ) · 2048)` with
+/// `λ = time_step / tau` (inputs as checked by [`exp_lut_len`]).
+pub fn exp_lut_value(time_step: f64, tau: f64, shift: u32, i: usize) -> i16 {
+    let neg_lambda = -(time_step / tau);
+    floor(exp(((i as u64) << shift) as f64 * neg_lambda) * STDP_FIXED_POINT_ONE) as i16
 }
 
 /// Words of a packed LUT of `n` entries: `1 + ceil(n/2)`.
@@ -862,13 +867,9 @@ pub fn check_stdp_precision(
         if k < 2 {
             let (tau, tau_ms, shift) = if k == 0 { taus[0] } else { taus[1] };
             let len = exp_lut_len(time_step_ms, tau_ms, shift)?;
-            let mut buf = [0i16; 4096];
-            if len > buf.len() {
-                return Err(HostError::BufferTooSmall(len));
-            }
-            exp_lut(time_step_ms, tau_ms, shift, &mut buf)?;
-            let min_x = min_x.unwrap_or(u32::MAX) as i32;
-            let eff = buf[..len].iter().take_while(|&&v| v as i32 >= min_x).count() as u64;
+            let min_x = min_x.map_or(i64::MAX, |x| x as i64);
+            // the entries are non-increasing: count the leading ones >= min_x
+            let eff = (0..len).take_while(|&i| exp_lut_value(time_step_ms, tau_ms, shift, i) as i64 >= min_x).count() as u64;
             let steps = eff << shift;
             let lost = exp(-(steps as f64) * time_step_ms / tau_ms);
             if lost > tolerance {

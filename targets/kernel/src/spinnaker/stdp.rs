@@ -38,9 +38,9 @@ pub mod nearest;
 pub mod triplet;
 
 pub use engine::{
-    plastic_region_words, process_post_event, process_row, split_plastic_region, update_synapse_with,
-    AdditiveTwoTermWeights, OneTermWeights, PostHistory, PreHistory, RowConfig, TimingRule, WeightRegionTwoTerm,
-    WeightRule,
+    plastic_region_words, plastic_region_words_sized, process_post_event, process_row, process_row_controls,
+    split_plastic_region, split_plastic_region_as, update_synapse_with, AdditiveTwoTermWeights, OneTermWeights,
+    PlasticWeight, PostHistory, PreHistory, RowConfig, TimingRule, WeightRegionTwoTerm, WeightRule, WideWeight,
 };
 
 use super::ring_buffer::RingBufferLayout;

@@ -31,17 +31,30 @@
 //! | pair | 8 B ([`PreEventHistory`](super::PreEventHistory)) | 2 B weight + 2 B control | 100 B |
 //! | nearest pair | 4 B ([`NearestPreEventHistory`](super::nearest::NearestPreEventHistory)) | 2 B + 2 B | 68 B |
 //! | Pfister triplet | 8 B ([`TripletPreEventHistory`](super::triplet::TripletPreEventHistory)) | 2 B + 2 B | 196 B |
+//! | any, 32-bit weights ([`WideWeight`]) | as above | 4 B weight + 2 B control | as above |
 //!
 //! The row's plastic region is the pre history followed by the weights,
 //! padded to a word (`_n_header_bytes` + `2·n`, rounded up to 4, in
 //! `synapse_dynamics_stdp.py`); see [`split_plastic_region`]. All state types
 //! are `#[repr(C)]` and `Pod`, so the emulator can keep them in the same
 //! words the firmware reads.
+//!
+//! # Stored weight width ([`PlasticWeight`])
+//!
+//! The row weight is sPyNNaker's `u16` (`weight_get_initial`: `w16 <<
+//! shift`; `weight_get_final`: `>> shift`, truncating) or, as a documented
+//! deviation, a [`WideWeight`]: an `i32` s16.15 value in units of the
+//! ring-buffer LSB, updated in place without truncation and rounded to the
+//! ring buffer's `u16` at delivery (4 B weight + 2 B control per synapse).
+//! The update arithmetic is the same for both: the weight rules only add,
+//! compare and multiply by dimensionless traces, so they work in any weight
+//! unit as long as the bounds and additive amplitudes share it
+//! (`docs/plasticity.md`).
 
 use super::{PlasticRowStats, PlasticSynapse, PostWindow, WeightState, MAX_POST_SYNAPTIC_EVENTS};
 use crate::fixed::S1615;
 use crate::spinnaker::ring_buffer::{add_saturating, RingBufferLayout};
-use bytemuck::Pod;
+use bytemuck::{Pod, Zeroable};
 
 /// A timing dependence (`timing_*_impl.h`): what is stored per pre spike and
 /// per post spike and how a pairing turns into weight-rule terms.
@@ -260,17 +273,86 @@ pub struct RowConfig<'a> {
     pub backprop_delay: bool,
 }
 
+/// How a plastic weight is stored in the row and delivered to the ring buffer.
+pub trait PlasticWeight: Pod {
+    /// `weight_get_initial`: the weight state the rules update.
+    fn load<W: WeightRule>(self, rule: &W, synapse_type: u32) -> WeightState;
+    /// `weight_get_final`: back to the stored form.
+    fn store(state: WeightState) -> Self;
+    /// The value added into the ring buffer.
+    fn ring_value(self) -> u16;
+}
+
+/// sPyNNaker's 16-bit row weight (the default, bit-exact with upstream).
+impl PlasticWeight for u16 {
+    #[inline]
+    fn load<W: WeightRule>(self, rule: &W, synapse_type: u32) -> WeightState {
+        rule.load(self, synapse_type)
+    }
+    #[inline]
+    fn store(state: WeightState) -> u16 {
+        state.store()
+    }
+    #[inline]
+    fn ring_value(self) -> u16 {
+        self
+    }
+}
+
+/// A 32-bit plastic weight (opt-in deviation from sPyNNaker): s16.15 in units
+/// of the ring-buffer LSB, i.e. `w32 = w · 2^(15 − shift) · 2^15` for a weight
+/// `w` in the IR's units. The rules update it in place (its `WeightState` has
+/// shift 0, and the host writes bounds and additive amplitudes in the same
+/// unit), so no bits are lost at the store; the ring buffer receives
+/// [`WideWeight::to_ring`]. Bounds up to 65535 ring-buffer LSBs fit.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct WideWeight(pub i32);
+
+impl WideWeight {
+    /// Delivery rounding: `(w32 + 2^14) >> 15` (round half up), clamped to
+    /// `0..=0xFFFF` (a weight can only leave that range through a bound the
+    /// compiler rejects, or a multiplicative update's floor below `w_min = 0`).
+    #[inline]
+    pub const fn to_ring(self) -> u16 {
+        let r = (self.0 as i64 + (1 << 14)) >> 15;
+        if r < 0 {
+            0
+        } else if r > 0xFFFF {
+            0xFFFF
+        } else {
+            r as u16
+        }
+    }
+}
+
+impl PlasticWeight for WideWeight {
+    #[inline]
+    fn load<W: WeightRule>(self, _: &W, _: u32) -> WeightState {
+        WeightState { weight: S1615(self.0), shift: 0 }
+    }
+    #[inline]
+    fn store(state: WeightState) -> WideWeight {
+        WideWeight(state.weight.0)
+    }
+    #[inline]
+    fn ring_value(self) -> u16 {
+        self.to_ring()
+    }
+}
+
 /// `synapse_dynamics_process_plastic_synapses` for a pre spike of this row at
 /// `time` (colour delay 0): update the row's pre history, then for each
 /// synapse load its weight, run [`update_synapse_with`], store the weight
-/// back into `weights` and add it to the ring buffer at `time + delay` with
-/// saturation. `post_histories` is indexed by the synapse's neuron.
+/// back into `weights` and add its ring value ([`PlasticWeight::ring_value`])
+/// to the ring buffer at `time + delay` with saturation. `post_histories` is
+/// indexed by the synapse's neuron.
 ///
 /// # Panics
 /// If a synapse's neuron or type indexes past `post_histories` or the
 /// weight rule's regions, or its ring-buffer index is out of `ring_buffer`.
 #[allow(clippy::too_many_arguments)]
-pub fn process_row<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
+pub fn process_row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight>(
     rule: &T,
     weight: &W,
     cfg: &RowConfig<'_>,
@@ -278,7 +360,44 @@ pub fn process_row<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
     post_histories: &[T::PostHistory],
     pre: &mut T::PreHistory,
     synapses: &[PlasticSynapse],
-    weights: &mut [u16],
+    weights: &mut [S],
+    time: u32,
+) -> PlasticRowStats {
+    row_with(rule, weight, cfg, ring_buffer, post_histories, pre, synapses.iter().copied(), weights, time)
+}
+
+/// [`process_row`] reading the synapses straight from the row's control
+/// half-words (decoded with [`PlasticSynapse::from_control`] and
+/// `cfg.layout`), as the core does: nothing per synapse is kept besides the
+/// row itself.
+#[allow(clippy::too_many_arguments)]
+pub fn process_row_controls<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight>(
+    rule: &T,
+    weight: &W,
+    cfg: &RowConfig<'_>,
+    ring_buffer: &mut [u16],
+    post_histories: &[T::PostHistory],
+    pre: &mut T::PreHistory,
+    controls: &[u16],
+    weights: &mut [S],
+    time: u32,
+) -> PlasticRowStats {
+    let layout = cfg.layout;
+    let syn = controls.iter().map(|&c| PlasticSynapse::from_control(c, layout));
+    row_with(rule, weight, cfg, ring_buffer, post_histories, pre, syn, weights, time)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn row_with<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight>(
+    rule: &T,
+    weight: &W,
+    cfg: &RowConfig<'_>,
+    ring_buffer: &mut [u16],
+    post_histories: &[T::PostHistory],
+    pre: &mut T::PreHistory,
+    synapses: impl Iterator<Item = PlasticSynapse>,
+    weights: &mut [S],
     time: u32,
 ) -> PlasticRowStats {
     let (last_pre_time, last_pre_trace) = pre.last();
@@ -286,8 +405,8 @@ pub fn process_row<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
     pre.set(time, new_pre_trace);
     let mut stats = PlasticRowStats::default();
     let mut sat = 0u32;
-    for (s, w16) in synapses.iter().zip(weights.iter_mut()) {
-        let mut st = weight.load(*w16, s.synapse_type);
+    for (s, w) in synapses.zip(weights.iter_mut()) {
+        let mut st = w.load(weight, s.synapse_type);
         update_synapse_with(
             rule,
             weight,
@@ -300,33 +419,45 @@ pub fn process_row<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
             if cfg.backprop_delay { s.delay } else { 0 },
             &post_histories[s.neuron as usize],
         );
-        *w16 = st.store();
+        *w = S::store(st);
         let idx = cfg.layout.index(time.wrapping_add(s.delay), s.synapse_type, s.neuron);
-        if add_saturating(&mut ring_buffer[idx], *w16, &mut sat) {
+        if add_saturating(&mut ring_buffer[idx], w.ring_value(), &mut sat) {
             stats.saturated += 1;
         }
     }
     stats
 }
 
-/// Bytes of a row's plastic region for `n` synapses: the pre history,
+/// Words of a row's plastic region for `n` 16-bit weights: the pre history,
 /// then `n` half-word weights, rounded up to whole words (`_n_header_bytes`
 /// is already word-aligned).
 pub const fn plastic_region_words(pre_history_bytes: usize, n: usize) -> usize {
-    (pre_history_bytes.div_ceil(4) * 4 + 2 * n).div_ceil(4)
+    plastic_region_words_sized(pre_history_bytes, n, 2)
+}
+
+/// [`plastic_region_words`] for weights of `weight_bytes` bytes (2 or 4).
+pub const fn plastic_region_words_sized(pre_history_bytes: usize, n: usize, weight_bytes: usize) -> usize {
+    (pre_history_bytes.div_ceil(4) * 4 + weight_bytes * n).div_ceil(4)
 }
 
 /// View a row's plastic region (`synapse_row_plastic_data_t`) as its pre
-/// history and `n` weights. `None` if `words` is too short.
+/// history and `n` 16-bit weights. `None` if `words` is too short.
 pub fn split_plastic_region<H: Pod>(words: &mut [u32], n: usize) -> Option<(&mut H, &mut [u16])> {
+    split_plastic_region_as::<H, u16>(words, n)
+}
+
+/// [`split_plastic_region`] for any stored weight type (`u16` or
+/// [`WideWeight`]). `None` if `words` is too short.
+pub fn split_plastic_region_as<H: Pod, S: PlasticWeight>(words: &mut [u32], n: usize) -> Option<(&mut H, &mut [S])> {
     let head = core::mem::size_of::<H>().div_ceil(4) * 4;
+    let wb = core::mem::size_of::<S>();
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(words);
-    if bytes.len() < head + 2 * n {
+    if bytes.len() < head + wb * n {
         return None;
     }
     let (h, rest) = bytes.split_at_mut(head);
     let h = bytemuck::try_from_bytes_mut::<H>(&mut h[..core::mem::size_of::<H>()]).ok()?;
-    let w = bytemuck::try_cast_slice_mut::<u8, u16>(&mut rest[..2 * n]).ok()?;
+    let w = bytemuck::try_cast_slice_mut::<u8, S>(&mut rest[..wb * n]).ok()?;
     Some((h, w))
 }
 
