@@ -1,5 +1,6 @@
 //! One emulated core per program image.
 
+use crate::lif_soa::LifSoa;
 use crate::{Counters, EmuError};
 use spikeforge_kernel::loihi::dense::scale_activation;
 use spikeforge_kernel::loihi::lif::{effective_bias, lif_update};
@@ -7,7 +8,7 @@ use spikeforge_kernel::program::{
     CoreImage, CoreKind, LoihiInput, LoihiNeuron, Profile, RecordEntry, Recording, SectionKind, SourceSpikes, SpinnakerRing, SynapticMatrix, Variable,
 };
 use spikeforge_kernel::spinnaker::lif::{initialise_core, step_core, CoreConfig, CoreIo, LifParams, LifState, ThresholdParams};
-use spikeforge_kernel::spinnaker::ring_buffer::{process_fixed_synapses, RingBufferLayout};
+use spikeforge_kernel::spinnaker::ring_buffer::{add_fixed_row, process_fixed_synapses, RingBufferLayout};
 use spikeforge_kernel::spinnaker::synapse::{ExpSynapseParams, ExpSynapseState};
 
 /// The owned synaptic matrix of a core (parsed once, kept as plain vectors
@@ -15,6 +16,10 @@ use spikeforge_kernel::spinnaker::synapse::{ExpSynapseParams, ExpSynapseState};
 struct Matrix {
     /// Per source core (index): (first row, n_sources, weight_exp), if this core listens to it.
     by_source: Vec<Option<(u32, u32, i32)>>,
+    /// Per source core: the Loihi accumulation group of its block (`SectionKind::LoihiBlockGroups`).
+    group: Vec<u32>,
+    /// Weight exponent of each accumulation group.
+    group_exp: Vec<i32>,
     row_index: Vec<u32>,
     words: Vec<u32>,
 }
@@ -22,9 +27,16 @@ struct Matrix {
 impl Matrix {
     fn load(img: &CoreImage, n_cores_hint: usize, core: usize) -> Result<Matrix, EmuError> {
         let Some((sec, _)) = img.section(SectionKind::SynapticMatrix) else {
-            return Ok(Matrix { by_source: Vec::new(), row_index: vec![0], words: Vec::new() });
+            return Ok(Matrix { by_source: Vec::new(), group: Vec::new(), group_exp: Vec::new(), row_index: vec![0], words: Vec::new() });
         };
         let m = SynapticMatrix::parse(sec).map_err(|error| EmuError::Image { core, error })?;
+        let block_groups: Vec<u32> = match img.section(SectionKind::LoihiBlockGroups) {
+            Some((g, _)) if g.len() == m.blocks.len() && g.iter().all(|&x| (x as usize) < m.blocks.len()) => g.to_vec(),
+            Some(_) => return Err(EmuError::Manifest(format!("core {core}: the block groups do not name one group below the block count per block"))),
+            None => (0..m.blocks.len() as u32).collect(),
+        };
+        let mut group = vec![0; n_cores_hint];
+        let mut group_exp: Vec<Option<i32>> = vec![None; m.blocks.len()];
         let mut by_source = vec![None; n_cores_hint];
         let mut row_index = vec![0u32];
         let mut words = Vec::new();
@@ -35,7 +47,14 @@ impl Matrix {
             let source = (blk.key_base >> spikeforge_kernel::program::KEY_CORE_SHIFT) as usize;
             if source >= by_source.len() {
                 by_source.resize(source + 1, None);
+                group.resize(source + 1, 0);
             }
+            let g = block_groups[b];
+            match group_exp[g as usize] {
+                Some(e) if e != blk.weight_exp => return Err(EmuError::Manifest(format!("core {core}: blocks of accumulation group {g} differ in weight_exp"))),
+                _ => group_exp[g as usize] = Some(blk.weight_exp),
+            }
+            group[source] = g;
             let first = row_index.len() as u32 - 1;
             for r in 0..blk.n_sources {
                 words.extend_from_slice(m.row(b, r));
@@ -43,7 +62,7 @@ impl Matrix {
             }
             by_source[source] = Some((first, blk.n_sources, blk.weight_exp));
         }
-        Ok(Matrix { by_source, row_index, words })
+        Ok(Matrix { by_source, group, group_exp: group_exp.into_iter().map(|e| e.unwrap_or(0)).collect(), row_index, words })
     }
 
     #[inline]
@@ -54,6 +73,20 @@ impl Matrix {
         }
         let r = (first + neuron) as usize;
         Some((&self.words[self.row_index[r] as usize..self.row_index[r + 1] as usize], we))
+    }
+
+    /// The accumulation group of the block of source core `source`.
+    #[inline]
+    fn group_of(&self, source: u32) -> usize {
+        self.group.get(source as usize).copied().unwrap_or(0) as usize
+    }
+
+    /// The rows of one source core's block, if this core listens to it.
+    #[inline]
+    fn rows(&self, source: u32) -> Option<Rows<'_>> {
+        let (first, n, _) = (*self.by_source.get(source as usize)?)?;
+        let index = &self.row_index[first as usize..=(first + n) as usize];
+        Some(Rows { index, words: &self.words })
     }
 
     /// Every synapse as (source core, source local neuron, word).
@@ -67,14 +100,40 @@ impl Matrix {
     }
 }
 
+/// The rows of one block: row `i` is `words[index[i]..index[i + 1]]`.
+struct Rows<'a> {
+    index: &'a [u32],
+    words: &'a [u32],
+}
+
+impl<'a> Rows<'a> {
+    #[inline]
+    fn row(&self, neuron: u32) -> Option<&'a [u32]> {
+        let i = neuron as usize;
+        let (&a, &b) = (self.index.get(i)?, self.index.get(i + 1)?);
+        self.words.get(a as usize..b as usize)
+    }
+}
+
+/// How a SpiNNaker core's neurons are stepped; both give the same bits.
+enum SpinnakerNeurons {
+    /// The kernel's `step_core` and `process_fixed_synapses` on the kernel's
+    /// own layout: the straightforward implementation, kept as the oracle
+    /// ([`CoreState::use_reference_path`]).
+    Reference { neurons: Vec<LifState>, synapses: Vec<ExpSynapseState>, thresholds: Vec<ThresholdParams> },
+    /// Structure of arrays, vectorised passes ([`crate::lif_soa`]), and the
+    /// on-time row loop `add_fixed_row` for arriving static rows.
+    Fast { soa: LifSoa, thresholds: Vec<ThresholdParams> },
+}
+
 pub struct SpinnakerCore {
-    neurons: Vec<LifState>,
-    synapses: Vec<ExpSynapseState>,
-    thresholds: Vec<ThresholdParams>,
+    neurons: SpinnakerNeurons,
     ring: SpinnakerRing,
     buffer: Vec<u16>,
     spiked: Vec<u32>,
     matrix: Matrix,
+    /// STDP rows, rule and post histories (`crate::plastic`), if any.
+    plastic: Option<Box<crate::plastic::PlasticCore>>,
     saturations: u32,
     events: u64,
     spikes: u64,
@@ -88,12 +147,18 @@ pub struct LoihiCore {
     input: LoihiInput,
     /// Delay line: `2^log_max_delay` slots of one i32 per neuron.
     a_in: Vec<i32>,
-    /// Scratch for blocks with a non-zero weight exponent: raw sums per (slot, neuron).
+    /// Raw weight sums of this step's spikes per (accumulation group, slot,
+    /// neuron), scaled by the group's weight exponent and added to the delay
+    /// line at the start of the step (Lava's Dense shifts the sum over all
+    /// its inputs, whichever cores they come from).
     scratch: Vec<i64>,
+    /// Indices into `scratch` holding a sum.
     touched: Vec<usize>,
     matrix: Matrix,
     events: u64,
     spikes: u64,
+    /// Plastic (LearningDense) projections onto this core (`crate::learning`).
+    learning: Option<Box<crate::learning::Learning>>,
 }
 
 pub struct SourceCore {
@@ -139,14 +204,18 @@ impl CoreState {
                 if layout.log_n_neurons + layout.log_n_synapse_types + layout.log_max_delay > 24 || (1usize << layout.log_n_neurons) < n {
                     return Err(EmuError::Manifest(format!("core {core}: ring-buffer layout {layout:?} does not fit {n} neurons")));
                 }
+                let neurons = if LifSoa::supports(&layout, n, ring.n_steps_per_timestep) {
+                    SpinnakerNeurons::Fast { soa: LifSoa::new(&neurons, &synapses, thr, ring.n_steps_per_timestep, ring.left_shifts), thresholds: thr.to_vec() }
+                } else {
+                    SpinnakerNeurons::Reference { neurons, synapses, thresholds: thr.to_vec() }
+                };
                 Ok(CoreState::Spinnaker(Box::new(SpinnakerCore {
                     neurons,
-                    synapses,
-                    thresholds: thr.to_vec(),
                     buffer: vec![0; layout.len()],
                     spiked: vec![0; n.div_ceil(32)],
                     ring,
                     matrix: Matrix::load(img, hint, core)?,
+                    plastic: crate::plastic::PlasticCore::load(img, core, &ring)?.map(Box::new),
                     saturations: 0,
                     events: 0,
                     spikes: 0,
@@ -159,18 +228,20 @@ impl CoreState {
                     return Err(EmuError::Manifest(format!("core {core}: input layout {input:?} does not fit {n} neurons")));
                 }
                 let slots = 1usize << input.log_max_delay;
+                let matrix = Matrix::load(img, hint, core)?;
                 Ok(CoreState::Loihi(Box::new(LoihiCore {
                     bias: neurons.iter().map(|p| effective_bias(p.params.bias_mant, p.params.bias_exp)).collect(),
                     u: neurons.iter().map(|p| p.u_init).collect(),
                     v: neurons.iter().map(|p| p.v_init).collect(),
                     neurons: neurons.to_vec(),
                     a_in: vec![0; slots * n],
-                    scratch: vec![0; slots * n],
                     touched: Vec::new(),
                     input,
-                    matrix: Matrix::load(img, hint, core)?,
+                    scratch: vec![0; matrix.group_exp.len().max(1) * slots * n],
+                    matrix,
                     events: 0,
                     spikes: 0,
+                    learning: crate::learning::Learning::load(img, core)?.map(Box::new),
                 })))
             }
         }
@@ -184,11 +255,22 @@ impl CoreState {
         match self {
             CoreState::Spinnaker(c) => {
                 let layout = c.ring.layout;
-                for &i in spikes {
-                    if let Some((row, _)) = c.matrix.row(source, i) {
-                        let stats = process_fixed_synapses(&mut c.buffer, &layout, t - 1, 0, row, &mut c.saturations);
-                        c.events += stats.added as u64;
+                if let SpinnakerNeurons::Reference { .. } = c.neurons {
+                    for &i in spikes {
+                        if let Some((row, _)) = c.matrix.row(source, i) {
+                            let stats = process_fixed_synapses(&mut c.buffer, &layout, t - 1, 0, row, &mut c.saturations);
+                            c.events += stats.added as u64;
+                        }
                     }
+                } else if let Some(rows) = c.matrix.rows(source) {
+                    for &i in spikes {
+                        if let Some(row) = rows.row(i) {
+                            c.events += add_fixed_row(&mut c.buffer, &layout, t - 1, row, &mut c.saturations) as u64;
+                        }
+                    }
+                }
+                if let Some(p) = c.plastic.as_deref_mut() {
+                    c.events += p.receive(source, spikes, t - 1, &mut c.buffer, &mut c.saturations);
                 }
             }
             CoreState::Loihi(c) => c.receive(source, spikes, t),
@@ -199,22 +281,41 @@ impl CoreState {
     /// Runs step `t`, appending the local indices of the neurons that spiked to `out`.
     pub fn step(&mut self, t: u32, out: &mut Vec<u32>) {
         match self {
-            CoreState::Spinnaker(c) => {
-                let cfg = CoreConfig { n_steps_per_timestep: c.ring.n_steps_per_timestep, thresholds: &c.thresholds, layout: c.ring.layout, left_shifts: &c.ring.left_shifts };
-                let mut io = CoreIo { neurons: &mut c.neurons, synapses: &mut c.synapses, ring_buffer: &mut c.buffer, spiked: &mut c.spiked };
-                let sent = step_core(&cfg, &mut io, t);
-                if sent > 0 {
-                    for (w, &bits) in c.spiked.iter().enumerate() {
-                        let mut b = bits;
-                        while b != 0 {
-                            let k = b.trailing_zeros();
-                            out.push(w as u32 * 32 + k);
-                            b &= b - 1;
+            CoreState::Spinnaker(c) => match &mut c.neurons {
+                SpinnakerNeurons::Fast { soa, .. } => {
+                    let start = out.len();
+                    let fired = soa.step(&mut c.buffer, &c.ring.layout, t, out);
+                    if fired > 0 {
+                        if let Some(p) = c.plastic.as_deref_mut() {
+                            c.spiked.fill(0);
+                            for &i in &out[start..] {
+                                c.spiked[i as usize / 32] |= 1 << (i % 32);
+                            }
+                            p.post_spikes(&c.spiked, t);
                         }
                     }
-                    c.spikes += out.len() as u64;
+                    c.spikes += fired as u64;
                 }
-            }
+                SpinnakerNeurons::Reference { neurons, synapses, thresholds } => {
+                    let cfg = CoreConfig { n_steps_per_timestep: c.ring.n_steps_per_timestep, thresholds, layout: c.ring.layout, left_shifts: &c.ring.left_shifts };
+                    let mut io = CoreIo { neurons, synapses, ring_buffer: &mut c.buffer, spiked: &mut c.spiked };
+                    let sent = step_core(&cfg, &mut io, t);
+                    if sent > 0 {
+                        if let Some(p) = c.plastic.as_deref_mut() {
+                            p.post_spikes(&c.spiked, t);
+                        }
+                        for (w, &bits) in c.spiked.iter().enumerate() {
+                            let mut b = bits;
+                            while b != 0 {
+                                let k = b.trailing_zeros();
+                                out.push(w as u32 * 32 + k);
+                                b &= b - 1;
+                            }
+                        }
+                        c.spikes += out.len() as u64;
+                    }
+                }
+            },
             CoreState::Loihi(c) => c.step(t, out),
             CoreState::Source(s) => {
                 for (i, (steps, cursor)) in s.trains.iter_mut().enumerate() {
@@ -231,12 +332,106 @@ impl CoreState {
     /// The raw word of a state variable of local neuron `i`.
     fn state(&self, var: Variable, i: usize) -> i64 {
         match (self, var) {
-            (CoreState::Spinnaker(c), Variable::V) => c.neurons[i].v_membrane.0 as i64,
-            (CoreState::Spinnaker(c), Variable::ISynE) => c.synapses[i].exc.value.0 as i64,
-            (CoreState::Spinnaker(c), Variable::ISynI) => c.synapses[i].inh.value.0 as i64,
+            (CoreState::Spinnaker(c), var) => match (&c.neurons, var) {
+                (SpinnakerNeurons::Fast { soa, .. }, Variable::V) => soa.v(i) as i64,
+                (SpinnakerNeurons::Fast { soa, .. }, Variable::ISynE) => soa.exc(i) as i64,
+                (SpinnakerNeurons::Fast { soa, .. }, Variable::ISynI) => soa.inh(i) as i64,
+                (SpinnakerNeurons::Reference { neurons, .. }, Variable::V) => neurons[i].v_membrane.0 as i64,
+                (SpinnakerNeurons::Reference { synapses, .. }, Variable::ISynE) => synapses[i].exc.value.0 as i64,
+                (SpinnakerNeurons::Reference { synapses, .. }, Variable::ISynI) => synapses[i].inh.value.0 as i64,
+                _ => 0,
+            },
             (CoreState::Loihi(c), Variable::U) => c.u[i] as i64,
             (CoreState::Loihi(c), Variable::V) => c.v[i] as i64,
             _ => 0,
+        }
+    }
+
+    /// Whether this core has plastic projections (a learning pass).
+    pub fn has_learning(&self) -> bool {
+        matches!(self, CoreState::Loihi(c) if c.learning.is_some())
+    }
+
+    /// The learning pass of step `t`, after every core has run step `t`:
+    /// `own` are this core's spikes of `t`, `spikes[c]` those of core `c`
+    /// (see `crate::learning`).
+    pub fn learn(&mut self, t: u32, own: &[u32], spikes: &[Vec<u32>]) {
+        if let CoreState::Loihi(c) = self {
+            if let Some(l) = c.learning.as_mut() {
+                let dmask = (1u32 << c.input.log_max_delay) - 1;
+                c.events += l.step(t, own, spikes, &mut c.a_in, c.neurons.len(), dmask);
+            }
+        }
+    }
+
+    /// The current weights of plastic projection `projection` (manifest
+    /// index) on this core as (pre neuron, local post neuron, raw weight);
+    /// `None` when the core holds none of it.
+    /// Every plastic (STDP) synapse of a SpiNNaker core, as [`Self::synapses`]
+    /// lists the static ones.
+    pub fn stdp_synapses(&self) -> Vec<(u32, u32, u32, u32, i64)> {
+        match self {
+            CoreState::Spinnaker(c) => c.plastic.as_ref().map(|p| p.synapses()).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn plastic_weights(&self, projection: u32) -> Option<Vec<(u32, u32, i64)>> {
+        match self {
+            CoreState::Loihi(c) => c.learning.as_ref().filter(|l| l.has(projection)).map(|l| l.weights(projection).collect()),
+            _ => None,
+        }
+    }
+
+    /// Switches a SpiNNaker core to the reference path (the kernel's
+    /// `step_core` and `process_fixed_synapses` on the kernel's layout),
+    /// keeping its state. Other cores have a single implementation.
+    pub fn use_reference_path(&mut self) {
+        if let CoreState::Spinnaker(c) = self {
+            if let SpinnakerNeurons::Fast { soa, thresholds } = &c.neurons {
+                let (neurons, synapses) = soa.to_kernel();
+                c.neurons = SpinnakerNeurons::Reference { neurons, synapses, thresholds: thresholds.clone() };
+            }
+        }
+    }
+
+    /// The complete neuron, synapse and ring-buffer state of a SpiNNaker
+    /// core in the kernel's layout (for comparing the two paths).
+    pub fn spinnaker_state(&self) -> Option<(Vec<LifState>, Vec<ExpSynapseState>, Vec<u16>)> {
+        match self {
+            CoreState::Spinnaker(c) => Some(match &c.neurons {
+                SpinnakerNeurons::Fast { soa, .. } => {
+                    let (n, s) = soa.to_kernel();
+                    (n, s, c.buffer.clone())
+                }
+                SpinnakerNeurons::Reference { neurons, synapses, .. } => (neurons.clone(), synapses.clone(), c.buffer.clone()),
+            }),
+            _ => None,
+        }
+    }
+
+    /// A rough per-step cost, to balance cores over workers: neurons plus a
+    /// share of the incoming synapses (about one in 64 is hit per step).
+    pub fn cost(&self) -> u64 {
+        match self {
+            CoreState::Spinnaker(c) => match &c.neurons {
+                SpinnakerNeurons::Fast { thresholds, .. } | SpinnakerNeurons::Reference { thresholds, .. } => {
+                    thresholds.len() as u64 + c.matrix.words.len() as u64 / 64
+                }
+            },
+            CoreState::Loihi(c) => c.neurons.len() as u64 + c.matrix.words.len() as u64 / 64,
+            CoreState::Source(s) => s.trains.len() as u64 / 8,
+        }
+    }
+
+    /// The most spikes this core can emit in one step (one per neuron).
+    pub fn max_spikes(&self) -> usize {
+        match self {
+            CoreState::Spinnaker(c) => match &c.neurons {
+                SpinnakerNeurons::Fast { thresholds, .. } | SpinnakerNeurons::Reference { thresholds, .. } => thresholds.len(),
+            },
+            CoreState::Loihi(c) => c.neurons.len(),
+            CoreState::Source(s) => s.trains.len(),
         }
     }
 
@@ -275,16 +470,15 @@ impl LoihiCore {
         let n = self.neurons.len();
         let nmask = (1u32 << log_n) - 1;
         let dmask = (1u32 << self.input.log_max_delay) - 1;
-        let mut weight_exp = 0;
+        let base = self.matrix.group_of(source) * (self.a_in.len());
         for &i in spikes {
-            let Some((row, we)) = self.matrix.row(source, i) else { continue };
-            weight_exp = we;
+            let Some((row, _)) = self.matrix.row(source, i) else { continue };
             for &w in row {
                 let weight = (w >> 16) as u16 as i16 as i64;
                 let d = (w >> log_n) & dmask;
                 let target = (w & nmask) as usize;
                 let slot = ((t - 1 + d) & dmask) as usize;
-                let idx = slot * n + target;
+                let idx = base + slot * n + target;
                 if self.scratch[idx] == 0 {
                     self.touched.push(idx);
                 }
@@ -292,14 +486,16 @@ impl LoihiCore {
                 self.events += 1;
             }
         }
-        // Lava's Dense shifts the summed activation of one projection, not each weight.
-        for idx in self.touched.drain(..) {
-            let sum = std::mem::take(&mut self.scratch[idx]);
-            self.a_in[idx] = self.a_in[idx].wrapping_add(scale_activation(sum, weight_exp as i8));
-        }
     }
 
     fn step(&mut self, t: u32, out: &mut Vec<u32>) {
+        // Lava's Dense shifts the summed activation of one projection, not each weight.
+        let line = self.a_in.len();
+        for idx in self.touched.drain(..) {
+            let sum = std::mem::take(&mut self.scratch[idx]);
+            let we = self.matrix.group_exp[idx / line];
+            self.a_in[idx % line] = self.a_in[idx % line].wrapping_add(scale_activation(sum, we as i8));
+        }
         let n = self.neurons.len();
         let slots = 1u32 << self.input.log_max_delay;
         let slot = (t & (slots - 1)) as usize;

@@ -15,20 +15,42 @@
 //! the input `delay` steps after the emission), then updates its neurons and
 //! emits its own spikes of step `t`.
 //!
+//! Loihi cores with plastic projections (Lava's sum-of-products learning)
+//! then run a learning pass of step `t`, once every core has run the step:
+//! the plastic Dense delivery of the pre spikes of `t` with the current
+//! weights, the spike phase and, at epoch ends, the learning phase
+//! ([`learning`](crate::learning) documents the order). Weight recordings
+//! with `every_n_steps = N > 0` are sampled after steps `N, 2N, …`, with
+//! `0` once at the end of the run.
+//!
 //! ## Determinism
 //!
-//! Cores are stepped in parallel (rayon, `threads` workers) but never share
-//! mutable state within a step: each reads the previous step's spike lists
-//! and writes only its own state. A core processes incoming spikes in
-//! ascending source-core, then neuron order. The output is therefore
-//! identical for any thread count.
+//! Cores are stepped in parallel (`threads` persistent workers that meet at
+//! one barrier per step, see `workers.rs`) but never share mutable state
+//! within a step: each reads the previous step's spike lists and writes only
+//! its own state. A core processes incoming spikes in ascending source-core,
+//! then neuron order. The output is therefore identical for any thread count.
+//!
+//! ## Fast path and reference path
+//!
+//! SpiNNaker cores run on a structure-of-arrays fast path (`lif_soa.rs`, one
+//! vectorised pass per step, and `add_fixed_row` for arriving rows) that
+//! gives the same bits as the kernel's `step_core` and
+//! `process_fixed_synapses`. [`Emulator::new_reference`] runs the kernel's
+//! straightforward implementation instead, on one thread: the oracle the fast
+//! path is tested against (`tests/fast_path.rs`).
 
 mod core;
+mod lif_soa;
+mod workers;
+mod learning;
+mod plastic;
 
 use crate::core::{CoreState, Recorder};
-use rayon::prelude::*;
 use spikeforge_compiler::program::MachineProgram;
 use spikeforge_kernel::program::{CoreImage, ImageError};
+use spikeforge_kernel::spinnaker::lif::LifState;
+use spikeforge_kernel::spinnaker::synapse::ExpSynapseState;
 use spikeforge_results::{RunResult, SpikeRecord, StateRecord, WeightRecord};
 use std::collections::BTreeMap;
 
@@ -66,6 +88,10 @@ pub struct Emulator {
     /// For each core, the source cores whose spikes it receives (ascending).
     inputs: Vec<Vec<usize>>,
     threads: usize,
+    /// Whether any core runs a learning pass.
+    learning: bool,
+    /// Run the reference path (see [`Emulator::new_reference`]).
+    reference: bool,
 }
 
 impl Emulator {
@@ -92,7 +118,28 @@ impl Emulator {
             i.sort_unstable();
             i.dedup();
         }
-        Ok(Emulator { program, cores, recorders, inputs, threads: threads.max(1) })
+        let learning = cores.iter().any(|c| c.has_learning());
+        Ok(Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false })
+    }
+
+    /// The same program on the reference path: SpiNNaker cores stepped by the
+    /// kernel's `step_core` and `process_fixed_synapses` on the kernel's data
+    /// layout, every core in turn on the calling thread. Slow; it is the
+    /// oracle the fast path is compared with, and gives the same output.
+    pub fn new_reference(program: MachineProgram) -> Result<Emulator, EmuError> {
+        let mut emu = Emulator::new(program, 1)?;
+        for c in &mut emu.cores {
+            c.use_reference_path();
+        }
+        emu.reference = true;
+        Ok(emu)
+    }
+
+    /// The neuron, synapse and ring-buffer state of SpiNNaker core `core`
+    /// in the kernel's layout (`None` for other cores).
+    #[doc(hidden)]
+    pub fn spinnaker_state(&self, core: usize) -> Option<(Vec<LifState>, Vec<ExpSynapseState>, Vec<u16>)> {
+        self.cores.get(core)?.spinnaker_state()
     }
 
     /// The program being run.
@@ -107,48 +154,42 @@ impl Emulator {
         if n_steps > available {
             return Err(EmuError::TooManySteps { requested: n_steps, available });
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|e| EmuError::Threads { threads: self.threads, message: e.to_string() })?;
         let n = self.cores.len();
-        let recorders = &mut self.recorders;
-        let mut prev: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut next: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let inputs = &self.inputs;
-        // One task per worker: cores are split into `threads` contiguous
-        // chunks, so a step costs one fork/join, not one per core.
-        let chunk = n.div_ceil(self.threads).max(1);
-        let step_core = |c: usize, core: &mut CoreState, out: &mut Vec<u32>, rec: &mut Recorder, prev: &[Vec<u32>], t: u32| {
-            out.clear();
-            for &s in &inputs[c] {
-                core.receive(s as u32, &prev[s], t);
-            }
-            core.step(t, out);
-            rec.sample(core, t, out);
-        };
-        for t in 1..=n_steps {
-            let prev_ref = &prev;
-            if self.threads == 1 {
-                for (c, ((core, out), rec)) in self.cores.iter_mut().zip(next.iter_mut()).zip(recorders.iter_mut()).enumerate() {
-                    step_core(c, core, out, rec, prev_ref, t);
-                }
+        // Weight recordings sampled during the run (every_n_steps > 0).
+        let mut weight_samples: Vec<(usize, Vec<WeightRecord>)> =
+            self.program.manifest.recordings.iter().enumerate().filter(|(_, r)| r.kind == "weights" && r.every_n_steps > 0).map(|(i, _)| (i, Vec::new())).collect();
+        let workers = if self.reference { 1 } else { self.threads.min(n).max(1) };
+        let costs: Vec<u64> = self.cores.iter().map(CoreState::cost).collect();
+        let assignment = workers::assign(&costs, workers);
+        let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
+        // Every core's spikes of the previous step.
+        let mut spikes: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut first = 1u32;
+        while first <= n_steps {
+            // A segment of steps ends where weights are sampled (all cores at rest).
+            let last = weight_samples
+                .iter()
+                .map(|(r, _)| {
+                    let every = self.program.manifest.recordings[*r].every_n_steps as u64;
+                    (first as u64).div_ceil(every) * every
+                })
+                .min()
+                .unwrap_or(n_steps as u64)
+                .min(n_steps as u64) as u32;
+            let seg = workers::Segment { inputs: &self.inputs, learning: self.learning, first, last };
+            if workers == 1 {
+                workers::run_serial(&mut self.cores, &mut self.recorders, &seg, &mut spikes, &mut progress);
             } else {
-                pool.install(|| {
-                    self.cores
-                        .par_chunks_mut(chunk)
-                        .zip(next.par_chunks_mut(chunk))
-                        .zip(recorders.par_chunks_mut(chunk))
-                        .enumerate()
-                        .for_each(|(k, ((cores, outs), recs))| {
-                            for (j, ((core, out), rec)) in cores.iter_mut().zip(outs.iter_mut()).zip(recs.iter_mut()).enumerate() {
-                                step_core(k * chunk + j, core, out, rec, prev_ref, t);
-                            }
-                        });
-                });
+                workers::run_parallel(&mut self.cores, &mut self.recorders, &assignment, workers, &capacity, &seg, &mut spikes, &mut progress)
+                    .map_err(|e| EmuError::Threads { threads: workers, message: e.to_string() })?;
             }
-            std::mem::swap(&mut prev, &mut next);
-            progress(t);
+            for (r, samples) in weight_samples.iter_mut() {
+                let rec = &self.program.manifest.recordings[*r];
+                if last % rec.every_n_steps == 0 {
+                    samples.push(weights(&self.program.manifest, &self.cores, &rec.target, &rec.raw_format, last)?);
+                }
+            }
+            first = last + 1;
         }
         let mut counters = Counters::default();
         for c in &self.cores {
@@ -157,13 +198,14 @@ impl Emulator {
             counters.ring_buffer_saturations += k.ring_buffer_saturations;
             counters.spikes += k.spikes;
         }
-        let result = self.assemble(n_steps, &self.recorders, &counters)?;
+        let result = self.assemble(n_steps, &self.recorders, &counters, weight_samples)?;
         Ok((result, counters))
     }
 
     /// Builds the run result from the per-core recorders, in the manifest's
     /// recording order with population-level neuron indices.
-    fn assemble(&self, n_steps: u32, recorders: &[Recorder], counters: &Counters) -> Result<RunResult, EmuError> {
+    fn assemble(&self, n_steps: u32, recorders: &[Recorder], counters: &Counters, weight_samples: Vec<(usize, Vec<WeightRecord>)>) -> Result<RunResult, EmuError> {
+        let mut weight_samples: BTreeMap<usize, Vec<WeightRecord>> = weight_samples.into_iter().collect();
         let m = &self.program.manifest;
         let mut out = RunResult {
             network: m.network.clone(),
@@ -172,7 +214,7 @@ impl Emulator {
             n_steps,
             ..Default::default()
         };
-        for r in &m.recordings {
+        for (ri, r) in m.recordings.iter().enumerate() {
             match r.kind.as_str() {
                 "spikes" => {
                     let mut events = Vec::new();
@@ -219,7 +261,17 @@ impl Emulator {
                         raw_format: Some(r.raw_format.clone()),
                     });
                 }
-                "weights" => out.weights.push(self.weights(&r.target, &r.raw_format, n_steps)?),
+                "weights" => match weight_samples.remove(&ri) {
+                    // samples after steps every_n, 2·every_n, …, each with the synapse order of the first
+                    Some(samples) => {
+                        let mut rec = weights(m, &self.cores, &r.target, &r.raw_format, n_steps)?;
+                        rec.steps = samples.iter().flat_map(|s| s.steps.iter().copied()).collect();
+                        rec.values = samples.iter().flat_map(|s| s.values.iter().copied()).collect();
+                        rec.raw = Some(samples.iter().flat_map(|s| s.raw.iter().flatten().copied()).collect());
+                        out.weights.push(rec);
+                    }
+                    None => out.weights.push(weights(m, &self.cores, &r.target, &r.raw_format, n_steps)?),
+                },
                 other => return Err(EmuError::Manifest(format!("unknown recording kind '{other}'"))),
             }
         }
@@ -228,42 +280,53 @@ impl Emulator {
         out.counters.insert("spikes".into(), counters.spikes);
         Ok(out)
     }
+}
 
-    /// The current weights of a projection, read back from the cores'
-    /// synaptic matrices, sorted by (pre, post).
-    fn weights(&self, projection: &str, raw_format: &str, n_steps: u32) -> Result<WeightRecord, EmuError> {
-        let m = &self.program.manifest;
-        let p = m
-            .projections
-            .iter()
-            .find(|p| p.name == projection)
-            .ok_or_else(|| EmuError::Manifest(format!("weight recording of unknown projection '{projection}'")))?;
-        let wanted_type = u32::from(p.receptor == "inhibitory");
-        let mut syn: Vec<(u32, u32, i64)> = Vec::new();
-        for (c, info) in m.cores.iter().enumerate() {
-            if info.population != p.post {
+/// The current weights of a projection, read back from the cores'
+/// synaptic matrices (plastic loihi projections: from their learning
+/// state), sorted by (pre, post), as a sample taken after `step`.
+fn weights(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str, raw_format: &str, step: u32) -> Result<WeightRecord, EmuError> {
+    let p = m
+        .projections
+        .iter()
+        .find(|p| p.name == projection)
+        .ok_or_else(|| EmuError::Manifest(format!("weight recording of unknown projection '{projection}'")))?;
+    let wanted_type = u32::from(p.receptor == "inhibitory");
+    let mut syn: Vec<(u32, u32, i64)> = Vec::new();
+    // A plastic loihi projection's weights live in its learning state.
+    let k = m.projections.iter().position(|q| q.name == projection).unwrap_or(0) as u32;
+    let mut plastic = false;
+    for (c, info) in m.cores.iter().enumerate() {
+        if let Some(w) = cores[c].plastic_weights(k) {
+            plastic = true;
+            syn.extend(w.into_iter().map(|(pre, post, raw)| (pre, info.first_neuron + post, raw)));
+        }
+    }
+    for (c, info) in m.cores.iter().enumerate().filter(|_| !plastic) {
+        if info.population != p.post {
+            continue;
+        }
+        // spinnaker STDP projections live in the plastic matrices
+        let list = if p.plastic { cores[c].stdp_synapses() } else { cores[c].synapses() };
+        for (sc, local_pre, local_post, ty, raw) in list {
+            let src = &m.cores[sc as usize];
+            if src.population != p.pre || (m.profile == "spinnaker" && ty != wanted_type) {
                 continue;
             }
-            for (sc, local_pre, local_post, ty, raw) in self.cores[c].synapses() {
-                let src = &m.cores[sc as usize];
-                if src.population != p.pre || (m.profile == "spinnaker" && ty != wanted_type) {
-                    continue;
-                }
-                syn.push((src.first_neuron + local_pre, info.first_neuron + local_post, raw));
-            }
+            syn.push((src.first_neuron + local_pre, info.first_neuron + local_post, raw));
         }
-        syn.sort_by_key(|s| (s.0, s.1));
-        let raw: Vec<i64> = syn.iter().map(|s| s.2).collect();
-        let values = raw.iter().map(|&w| w as f64 * p.scale).collect();
-        Ok(WeightRecord {
-            projection: projection.to_string(),
-            synapses: syn.iter().map(|s| (s.0, s.1)).collect(),
-            steps: vec![n_steps],
-            values,
-            raw: Some(raw),
-            raw_format: Some(raw_format.to_string()),
-        })
     }
+    syn.sort_by_key(|s| (s.0, s.1));
+    let raw: Vec<i64> = syn.iter().map(|s| s.2).collect();
+    let values = raw.iter().map(|&w| w as f64 * p.scale).collect();
+    Ok(WeightRecord {
+        projection: projection.to_string(),
+        synapses: syn.iter().map(|s| (s.0, s.1)).collect(),
+        steps: vec![step],
+        values,
+        raw: Some(raw),
+        raw_format: Some(raw_format.to_string()),
+    })
 }
 
 /// A raw recorded word in physical units.

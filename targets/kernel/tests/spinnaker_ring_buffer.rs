@@ -3,7 +3,7 @@
 
 use spikeforge_kernel::fixed::S1615;
 use spikeforge_kernel::spinnaker::ring_buffer::{
-    add_saturating, convert_weight_to_input, process_fixed_synapses, transfer_slot, RingBufferLayout,
+    add_fixed_row, add_saturating, convert_weight_to_input, process_fixed_synapses, transfer_slot, RingBufferLayout,
 };
 
 const L: RingBufferLayout = RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 4 };
@@ -79,4 +79,39 @@ fn transfer_delivers_slot_and_clears_it() {
     assert_eq!(got, vec![(0, 1, 3 << 2), (1, 2, 4 << 4)]);
     assert!(rb[l.first_index(5)..l.first_index(5) + l.slot_len()].iter().all(|&w| w == 0));
     assert_eq!(rb[l.index(6, 0, 0)], 7);
+}
+
+/// The emulator's on-time row loop equals `process_fixed_synapses` with
+/// `colour_delay = 0`: same buffer, same saturation count, same number of
+/// adds, on random words (large weights so that many adds saturate) and
+/// times that wrap the ring.
+#[test]
+fn add_fixed_row_equals_process_fixed_synapses_on_time() {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 32) as u32
+    };
+    for layout in [L, RingBufferLayout { log_n_neurons: 5, log_n_synapse_types: 1, log_max_delay: 1 }, RingBufferLayout { log_n_neurons: 0, log_n_synapse_types: 2, log_max_delay: 3 }] {
+        let mut a = vec![0u16; layout.len()];
+        let mut b = a.clone();
+        let (mut ca, mut cb) = (u32::MAX - 3, u32::MAX - 3); // the counters wrap too
+        for time in 0..200u32 {
+            let n = (next() % 40) as usize;
+            let words: Vec<u32> = (0..n).map(|_| next()).collect();
+            let stats = process_fixed_synapses(&mut a, &layout, time, 0, &words, &mut ca);
+            let added = add_fixed_row(&mut b, &layout, time, &words, &mut cb);
+            assert_eq!(stats.skipped, 0);
+            assert_eq!(added, stats.added);
+            assert_eq!(a, b, "time {time}");
+            assert_eq!(ca, cb, "time {time}");
+            if time % 7 == 0 {
+                let shifts = [0, 3];
+                let n_neurons = layout.neurons_per_type() as u32;
+                transfer_slot(&mut a, &layout, time, &shifts, n_neurons, |_, _, _| {});
+                transfer_slot(&mut b, &layout, time, &shifts, n_neurons, |_, _, _| {});
+            }
+        }
+        assert!(ca < 1 << 20, "the saturation counter should have wrapped: {ca}");
+    }
 }

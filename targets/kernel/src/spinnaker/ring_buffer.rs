@@ -164,6 +164,28 @@ pub fn process_fixed_synapses(
     stats
 }
 
+/// [`process_fixed_synapses`] for a spike that arrived on time
+/// (`colour_delay == 0`, so no word is skipped), as one tight loop: the same
+/// indices, the same saturating adds, the same saturation count (wrapping).
+/// Returns the number of synapses added (`words.len()`). For the emulator's
+/// hot path; the buffer must be at least `layout.len()` long.
+#[inline]
+pub fn add_fixed_row(buffer: &mut [u16], layout: &RingBufferLayout, time: u32, words: &[u32], saturation_count: &mut u32) -> u32 {
+    let masked_time = (time & layout.delay_mask()) << layout.type_index_bits();
+    let rb_mask = (layout.len() - 1) as u32;
+    let buffer = &mut buffer[..layout.len()];
+    let mut saturated = 0u32;
+    for &word in words {
+        let index = (word.wrapping_add(masked_time) & rb_mask) as usize;
+        // At most 0xFFFF + 0xFFFF: bit 16 is set exactly when the add saturates.
+        let sum = buffer[index] as u32 + (word >> 16);
+        buffer[index] = sum.min(0xFFFF) as u16;
+        saturated += sum >> 16;
+    }
+    *saturation_count = saturation_count.wrapping_add(saturated);
+    words.len() as u32
+}
+
 /// `synapse_row_convert_weight_to_input`: `(i32) w16 << left_shift`,
 /// reinterpreted as s16.15. The shift is done on 32 bits; bits shifted past
 /// bit 31 are lost (a shift of 16 or more makes large weights negative, as on

@@ -1,0 +1,502 @@
+//! The fast path of a SpiNNaker `IF_curr_exp` core: the same numbers as the
+//! kernel's [`step_core`](spikeforge_kernel::spinnaker::lif::step_core), laid
+//! out as a structure of arrays and computed in one branch-free pass per
+//! step, so that the compiler vectorises it.
+//!
+//! Bit-exactness with the kernel (the oracle, kept as the emulator's
+//! reference path and compared in `tests/fast_path.rs`):
+//!
+//! * **Transfer.** `step_core` first walks the ring-buffer slot of `t` and,
+//!   for each non-zero entry, adds `decay_s1615(w << shift, init)` to the
+//!   synaptic value; every entry of the slot is then zero. Here the entry of
+//!   neuron `i` is added unconditionally: a zero entry adds
+//!   `decay_s1615(0, init) = 0`, which leaves the value unchanged. Entries of
+//!   padding neurons and of synapse types beyond the second are cleared
+//!   without delivery, as the kernel does.
+//! * **Update.** Per neuron the kernel's order: `add_input` (exc, inh), then
+//!   `n_steps_per_timestep` times { membrane update or refractory count-down,
+//!   threshold (raw-bit compare), reset, decay of both synaptic values }.
+//!   Neurons do not interact within a step, so the per-neuron order is kept
+//!   while each pass runs over all neurons (a transfer pass, then one update
+//!   pass per sub-step).
+//! * **Arithmetic.** `mul_arm` (floor, wrap) and `decay_s1615` (floor) are
+//!   the kernel's own `const fn`s; additions wrap.
+
+use spikeforge_kernel::fixed::{S1615, U032};
+use spikeforge_kernel::spinnaker::lif::{LifState, ThresholdParams};
+use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
+use spikeforge_kernel::spinnaker::synapse::{ExpSynState, ExpSynapseState};
+
+/// The constant parameters of one neuron (both receptors included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NeuronParams {
+    v_rest: i32,
+    r_membrane: i32,
+    exp_tc: i32,
+    i_offset: i32,
+    v_reset: i32,
+    t_refract: i32,
+    v_thresh: i32,
+    exc_decay: u32,
+    exc_init: u32,
+    inh_decay: u32,
+    inh_init: u32,
+}
+
+/// Parameters of every neuron, one array per field.
+#[derive(Clone, Debug, Default)]
+struct ParamArrays {
+    v_rest: Vec<i32>,
+    r_membrane: Vec<i32>,
+    exp_tc: Vec<i32>,
+    i_offset: Vec<i32>,
+    v_reset: Vec<i32>,
+    t_refract: Vec<i32>,
+    v_thresh: Vec<i32>,
+    exc_decay: Vec<u32>,
+    exc_init: Vec<u32>,
+    inh_decay: Vec<u32>,
+    inh_init: Vec<u32>,
+}
+
+/// A core's parameters: one set shared by every neuron (the usual case: a
+/// population slice with constant parameters), or one per neuron.
+#[derive(Clone, Debug)]
+enum Params {
+    Uniform(NeuronParams),
+    PerNeuron(ParamArrays),
+}
+
+/// Read access to the parameters of neuron `i`, for the generic pass.
+trait ParamSource {
+    fn at(&self, i: usize) -> NeuronParams;
+}
+
+impl ParamSource for NeuronParams {
+    #[inline(always)]
+    fn at(&self, _: usize) -> NeuronParams {
+        *self
+    }
+}
+
+/// [`ParamArrays`] cut to exactly `n` entries (so indexing below `n` needs
+/// no bounds check).
+struct ParamSlices<'a> {
+    v_rest: &'a [i32],
+    r_membrane: &'a [i32],
+    exp_tc: &'a [i32],
+    i_offset: &'a [i32],
+    v_reset: &'a [i32],
+    t_refract: &'a [i32],
+    v_thresh: &'a [i32],
+    exc_decay: &'a [u32],
+    exc_init: &'a [u32],
+    inh_decay: &'a [u32],
+    inh_init: &'a [u32],
+}
+
+impl ParamArrays {
+    #[inline(always)]
+    fn slices(&self, n: usize) -> ParamSlices<'_> {
+        ParamSlices {
+            v_rest: &self.v_rest[..n],
+            r_membrane: &self.r_membrane[..n],
+            exp_tc: &self.exp_tc[..n],
+            i_offset: &self.i_offset[..n],
+            v_reset: &self.v_reset[..n],
+            t_refract: &self.t_refract[..n],
+            v_thresh: &self.v_thresh[..n],
+            exc_decay: &self.exc_decay[..n],
+            exc_init: &self.exc_init[..n],
+            inh_decay: &self.inh_decay[..n],
+            inh_init: &self.inh_init[..n],
+        }
+    }
+}
+
+impl ParamSource for ParamSlices<'_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> NeuronParams {
+        NeuronParams {
+            v_rest: self.v_rest[i],
+            r_membrane: self.r_membrane[i],
+            exp_tc: self.exp_tc[i],
+            i_offset: self.i_offset[i],
+            v_reset: self.v_reset[i],
+            t_refract: self.t_refract[i],
+            v_thresh: self.v_thresh[i],
+            exc_decay: self.exc_decay[i],
+            exc_init: self.exc_init[i],
+            inh_decay: self.inh_decay[i],
+            inh_init: self.inh_init[i],
+        }
+    }
+}
+
+/// The state and parameters of one core's neurons, one array per field.
+#[derive(Clone, Debug)]
+pub struct LifSoa {
+    n: usize,
+    n_steps: u32,
+    /// `left_shifts[type] & 31` (the kernel's `convert_weight_to_input`).
+    shift_exc: u32,
+    shift_inh: u32,
+    // State.
+    v: Vec<i32>,
+    refract: Vec<i32>,
+    exc: Vec<i32>,
+    inh: Vec<i32>,
+    params: Params,
+    /// Per neuron: spiked in the current step (0 or 1).
+    flags: Vec<u8>,
+}
+
+/// `mul_arm` (`accum * accum` in ARM state: floor, wrap), the kernel's.
+#[inline(always)]
+fn mul_arm(a: i32, b: i32) -> i32 {
+    S1615(a).mul_arm(S1615(b)).0
+}
+
+/// `decay_s1615(x, d) = (x · d) >> 32` (floor) with an unsigned 32 × 32 → 64
+/// multiply, which vectorises where the kernel's signed 64 × 64 one does
+/// not: for `x < 0`, `x = x_u − 2^32`, so `x · d = x_u · d − d · 2^32` and the
+/// high word drops by exactly `d`. The true result fits in an `i32`, so the
+/// wrapping 32-bit subtraction gives it. Tested against
+/// [`S1615::decay`] below.
+#[inline(always)]
+fn decay(x: i32, d: u32) -> i32 {
+    let hi = ((x as u32 as u64 * d as u64) >> 32) as u32;
+    hi.wrapping_sub(if x < 0 { d } else { 0 }) as i32
+}
+
+impl LifSoa {
+    /// Whether a core with this layout can take the fast path: at least the
+    /// two synapse types the transfer delivers.
+    pub fn supports(layout: &RingBufferLayout, n_neurons: usize, n_steps_per_timestep: u32) -> bool {
+        layout.log_n_synapse_types >= 1 && n_neurons <= layout.neurons_per_type() && n_steps_per_timestep >= 1
+    }
+
+    /// From the kernel's initialised state (so initialisation is shared with
+    /// the reference path).
+    pub fn new(neurons: &[LifState], synapses: &[ExpSynapseState], thresholds: &[ThresholdParams], n_steps: u32, left_shifts: [u32; 2]) -> LifSoa {
+        let n = neurons.len();
+        let each: Vec<NeuronParams> = (0..n)
+            .map(|i| NeuronParams {
+                v_rest: neurons[i].v_rest.0,
+                r_membrane: neurons[i].r_membrane.0,
+                exp_tc: neurons[i].exp_tc.0,
+                i_offset: neurons[i].i_offset.0,
+                v_reset: neurons[i].v_reset.0,
+                t_refract: neurons[i].t_refract,
+                v_thresh: thresholds[i].v_thresh.0,
+                exc_decay: synapses[i].exc.decay.0,
+                exc_init: synapses[i].exc.init.0,
+                inh_decay: synapses[i].inh.decay.0,
+                inh_init: synapses[i].inh.init.0,
+            })
+            .collect();
+        let params = match each.first() {
+            Some(p0) if each.iter().all(|p| p == p0) => Params::Uniform(*p0),
+            _ => Params::PerNeuron(ParamArrays {
+                v_rest: each.iter().map(|p| p.v_rest).collect(),
+                r_membrane: each.iter().map(|p| p.r_membrane).collect(),
+                exp_tc: each.iter().map(|p| p.exp_tc).collect(),
+                i_offset: each.iter().map(|p| p.i_offset).collect(),
+                v_reset: each.iter().map(|p| p.v_reset).collect(),
+                t_refract: each.iter().map(|p| p.t_refract).collect(),
+                v_thresh: each.iter().map(|p| p.v_thresh).collect(),
+                exc_decay: each.iter().map(|p| p.exc_decay).collect(),
+                exc_init: each.iter().map(|p| p.exc_init).collect(),
+                inh_decay: each.iter().map(|p| p.inh_decay).collect(),
+                inh_init: each.iter().map(|p| p.inh_init).collect(),
+            }),
+        };
+        LifSoa {
+            n,
+            n_steps,
+            shift_exc: left_shifts[0] & 31,
+            shift_inh: left_shifts[1] & 31,
+            v: neurons.iter().map(|s| s.v_membrane.0).collect(),
+            refract: neurons.iter().map(|s| s.refract_timer).collect(),
+            exc: synapses.iter().map(|s| s.exc.value.0).collect(),
+            inh: synapses.iter().map(|s| s.inh.value.0).collect(),
+            params,
+            flags: vec![0; n],
+        }
+    }
+
+    fn param(&self, i: usize) -> NeuronParams {
+        match &self.params {
+            Params::Uniform(p) => *p,
+            Params::PerNeuron(a) => a.slices(self.n).at(i),
+        }
+    }
+
+    /// Whether every neuron shares one parameter set.
+    #[cfg(test)]
+    fn uniform(&self) -> bool {
+        matches!(self.params, Params::Uniform(_))
+    }
+
+    /// The state in the kernel's layout.
+    pub fn to_kernel(&self) -> (Vec<LifState>, Vec<ExpSynapseState>) {
+        let neurons = (0..self.n)
+            .map(|i| {
+                let p = self.param(i);
+                LifState {
+                    v_membrane: S1615(self.v[i]),
+                    v_rest: S1615(p.v_rest),
+                    r_membrane: S1615(p.r_membrane),
+                    exp_tc: S1615(p.exp_tc),
+                    i_offset: S1615(p.i_offset),
+                    refract_timer: self.refract[i],
+                    v_reset: S1615(p.v_reset),
+                    t_refract: p.t_refract,
+                }
+            })
+            .collect();
+        let synapses = (0..self.n)
+            .map(|i| {
+                let p = self.param(i);
+                ExpSynapseState {
+                    exc: ExpSynState { decay: U032(p.exc_decay), init: U032(p.exc_init), value: S1615(self.exc[i]) },
+                    inh: ExpSynState { decay: U032(p.inh_decay), init: U032(p.inh_init), value: S1615(self.inh[i]) },
+                }
+            })
+            .collect();
+        (neurons, synapses)
+    }
+
+    /// Membrane voltage (raw s16.15) of neuron `i`.
+    #[inline]
+    pub fn v(&self, i: usize) -> i32 {
+        self.v[i]
+    }
+
+    /// Excitatory synaptic value (raw s16.15) of neuron `i`.
+    #[inline]
+    pub fn exc(&self, i: usize) -> i32 {
+        self.exc[i]
+    }
+
+    /// Inhibitory synaptic value (raw s16.15) of neuron `i`.
+    #[inline]
+    pub fn inh(&self, i: usize) -> i32 {
+        self.inh[i]
+    }
+
+    /// One timestep at time `t`: transfer the ring-buffer slot of `t`, update
+    /// every neuron, and append the neurons that spiked (ascending) to `out`.
+    /// Returns the number of neurons that spiked.
+    pub fn step(&mut self, buffer: &mut [u16], layout: &RingBufferLayout, t: u32, out: &mut Vec<u32>) -> u32 {
+        let n = self.n;
+        let per_type = layout.neurons_per_type();
+        let first = layout.first_index(t);
+        let slot = &mut buffer[first..first + layout.slot_len()];
+        let (rb_exc, rest) = slot.split_at_mut(per_type);
+        let (rb_inh, rest) = rest.split_at_mut(per_type);
+        // Padding neurons and further synapse types: cleared, never delivered.
+        rb_exc[n..].fill(0);
+        rb_inh[n..].fill(0);
+        rest.fill(0);
+        let (rb_exc, rb_inh) = (&mut rb_exc[..n], &mut rb_inh[..n]);
+        let st = State { v: &mut self.v[..n], refract: &mut self.refract[..n], exc: &mut self.exc[..n], inh: &mut self.inh[..n], flags: &mut self.flags[..n] };
+        let shifts = (self.shift_exc, self.shift_inh);
+        let fired = match &self.params {
+            Params::Uniform(p) => passes(st, rb_exc, rb_inh, shifts, p, self.n_steps),
+            Params::PerNeuron(a) => passes(st, rb_exc, rb_inh, shifts, &a.slices(n), self.n_steps),
+        };
+        if fired > 0 {
+            for (c, chunk) in self.flags.chunks(8).enumerate() {
+                if chunk.iter().any(|&f| f != 0) {
+                    for (k, &f) in chunk.iter().enumerate() {
+                        if f != 0 {
+                            out.push((c * 8 + k) as u32);
+                        }
+                    }
+                }
+            }
+        }
+        fired
+    }
+}
+
+/// The state arrays of a core, cut to its `n` neurons.
+struct State<'a> {
+    v: &'a mut [i32],
+    refract: &'a mut [i32],
+    exc: &'a mut [i32],
+    inh: &'a mut [i32],
+    flags: &'a mut [u8],
+}
+
+/// One timestep: the transfer pass, then `n_steps` update passes. (Two
+/// passes rather than one fused loop: the compiler vectorises each of them,
+/// but not the fused loop.)
+#[inline(always)]
+fn passes<P: ParamSource>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), params: &P, n_steps: u32) -> u32 {
+    let State { v, refract, exc, inh, flags } = st;
+    let n = v.len();
+    let (refract, exc, inh, flags) = (&mut refract[..n], &mut exc[..n], &mut inh[..n], &mut flags[..n]);
+    let (rb_exc, rb_inh) = (&mut rb_exc[..n], &mut rb_inh[..n]);
+    for i in 0..n {
+        let p = params.at(i);
+        let in_e = ((rb_exc[i] as u32) << se) as i32;
+        let in_i = ((rb_inh[i] as u32) << si) as i32;
+        rb_exc[i] = 0;
+        rb_inh[i] = 0;
+        exc[i] = exc[i].wrapping_add(decay(in_e, p.exc_init));
+        inh[i] = inh[i].wrapping_add(decay(in_i, p.inh_init));
+        flags[i] = 0;
+    }
+    for _ in 0..n_steps {
+        for i in 0..n {
+            let p = params.at(i);
+            let (e, h) = (exc[i], inh[i]);
+            let timer = refract[i];
+            let mut nv = v[i];
+            let mut nt = timer;
+            if timer <= 0 {
+                let input = e.wrapping_sub(h).wrapping_add(p.i_offset);
+                let alpha = mul_arm(input, p.r_membrane).wrapping_add(p.v_rest);
+                nv = alpha.wrapping_sub(mul_arm(p.exp_tc, alpha.wrapping_sub(nv)));
+            } else {
+                nt = timer - 1;
+            }
+            if nv >= p.v_thresh {
+                nv = p.v_reset;
+                nt = p.t_refract;
+                flags[i] = 1;
+            }
+            v[i] = nv;
+            refract[i] = nt;
+            exc[i] = decay(e, p.exc_decay);
+            inh[i] = decay(h, p.inh_decay);
+        }
+    }
+    flags.iter().map(|&f| f as u32).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikeforge_kernel::spinnaker::lif::{initialise_core, step_core, CoreConfig, CoreIo, LifParams};
+    use spikeforge_kernel::spinnaker::ring_buffer::add_saturating;
+    use spikeforge_kernel::spinnaker::synapse::{ExpParams, ExpSynapseParams};
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 32) as u32
+        }
+        fn range(&mut self, lo: f64, hi: f64) -> f64 {
+            lo + (hi - lo) * (self.next() as f64 / 4294967296.0)
+        }
+    }
+
+    fn s(x: f64) -> S1615 {
+        S1615::from_f64_host(x).unwrap()
+    }
+
+    /// The unsigned decay equals the kernel's signed 64-bit one.
+    #[test]
+    fn unsigned_decay_equals_kernel_decay() {
+        let edges = [0i32, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MIN + 1, 1 << 15, -(1 << 15), 0x7FFF, -0x8000];
+        let ds = [0u32, 1, 2, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFE, 0xFFFF_FFFF, 0xF000_0001];
+        let mut rng = Lcg(12345);
+        let mut xs: Vec<i32> = edges.to_vec();
+        let mut dv: Vec<u32> = ds.to_vec();
+        for _ in 0..2000 {
+            xs.push(rng.next() as i32);
+            dv.push(rng.next());
+        }
+        for &x in &xs {
+            for &d in &dv {
+                assert_eq!(decay(x, d), S1615(x).decay(U032(d)).0, "x {x}, d {d}");
+            }
+        }
+    }
+
+    /// The fast pass against the kernel's `step_core`, step by step, on
+    /// heterogeneous neurons (offset currents, refractory periods, initial
+    /// timers and synaptic values), random ring-buffer contents (with shifts
+    /// that make large weights negative), padding neurons, a third synapse
+    /// type, and 1 or 3 sub-steps.
+    #[test]
+    fn fast_pass_equals_kernel_step_core() {
+        for (n, layout, n_steps, shifts) in [
+            (256usize, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32]),
+            (100, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17]),
+            (37, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31]),
+        ] {
+            let mut rng = Lcg(n as u64 * 7919 + n_steps as u64);
+            let lif: Vec<LifParams> = (0..n)
+                .map(|_| LifParams {
+                    v_init: s(rng.range(-70.0, -49.0)),
+                    v_rest: s(rng.range(-65.0, -45.0)),
+                    c_m: s(rng.range(0.2, 1.5)),
+                    tau_m: s(rng.range(5.0, 30.0)),
+                    i_offset: s(rng.range(-0.5, 1.0)),
+                    v_reset: s(rng.range(-70.0, -60.0)),
+                    t_refract_ms: s(rng.range(0.0, 5.0)),
+                    refract_timer_init: (rng.next() % 5) as i32 - 1,
+                    time_step: s(0.1),
+                })
+                .collect();
+            let syn: Vec<ExpSynapseParams> = (0..n)
+                .map(|_| ExpSynapseParams {
+                    exc: ExpParams { tau: s(rng.range(1.0, 10.0)), init_input: s(rng.range(0.0, 2.0)) },
+                    inh: ExpParams { tau: s(rng.range(1.0, 10.0)), init_input: s(rng.range(-1.0, 2.0)) },
+                    time_step_ms: s(0.1),
+                })
+                .collect();
+            let thr: Vec<ThresholdParams> = (0..n).map(|_| ThresholdParams { v_thresh: s(rng.range(-55.0, -48.0)) }).collect();
+            // The first case has one parameter set for every neuron (only
+            // initial values differ): the uniform-parameter pass.
+            let (lif, syn, thr) = if n == 256 {
+                let lif: Vec<LifParams> = lif.iter().map(|p| LifParams { v_init: p.v_init, refract_timer_init: p.refract_timer_init, ..lif[0] }).collect();
+                let syn: Vec<ExpSynapseParams> = syn
+                    .iter()
+                    .map(|p| ExpSynapseParams { exc: ExpParams { init_input: p.exc.init_input, ..syn[0].exc }, inh: ExpParams { init_input: p.inh.init_input, ..syn[0].inh }, ..syn[0] })
+                    .collect();
+                (lif, syn, vec![thr[0]; n])
+            } else {
+                (lif, syn, thr)
+            };
+            let mut neurons = vec![LifState::default(); n];
+            let mut synapses = vec![ExpSynapseState::default(); n];
+            assert!(initialise_core(n_steps, &lif, &syn, &mut neurons, &mut synapses));
+            let mut soa = LifSoa::new(&neurons, &synapses, &thr, n_steps, shifts);
+            assert_eq!(soa.uniform(), n == 256);
+            let mut rb_ref = vec![0u16; layout.len()];
+            let mut rb_fast = rb_ref.clone();
+            let mut spiked = vec![0u32; n.div_ceil(32)];
+            let mut total = 0;
+            for t in 1..=3000u32 {
+                // Random adds anywhere in the buffer, including padding neurons and type 2/3.
+                for _ in 0..(rng.next() % 64) {
+                    let idx = rng.next() as usize % layout.len();
+                    let w = (rng.next() >> 24) as u16 * if rng.next() % 50 == 0 { 200 } else { 1 };
+                    let (mut c1, mut c2) = (0, 0);
+                    add_saturating(&mut rb_ref[idx], w, &mut c1);
+                    add_saturating(&mut rb_fast[idx], w, &mut c2);
+                }
+                let cfg = CoreConfig { n_steps_per_timestep: n_steps, thresholds: &thr, layout, left_shifts: &shifts };
+                let mut io = CoreIo { neurons: &mut neurons, synapses: &mut synapses, ring_buffer: &mut rb_ref, spiked: &mut spiked };
+                step_core(&cfg, &mut io, t);
+                let expected: Vec<u32> = (0..n as u32).filter(|&i| spiked[i as usize / 32] >> (i % 32) & 1 == 1).collect();
+                let mut out = Vec::new();
+                let fired = soa.step(&mut rb_fast, &layout, t, &mut out);
+                assert_eq!(out, expected, "n {n}, step {t}");
+                assert_eq!(fired as usize, out.len());
+                total += out.len();
+                let (fn_, fs) = soa.to_kernel();
+                assert_eq!(fn_, neurons, "n {n}, step {t}");
+                assert_eq!(fs, synapses, "n {n}, step {t}");
+                assert_eq!(rb_fast, rb_ref, "n {n}, step {t}");
+            }
+            assert!(total > 100, "n {n}: only {total} spikes; the test should exercise resets");
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Stepping the cores: on the calling thread, or on persistent workers that
+//! meet at one barrier per step.
+//!
+//! Each worker owns a fixed set of cores for a whole segment of steps (see
+//! [`assign`]) and, in every step `t`:
+//!
+//! 1. steps its cores (receive the spikes of `t − 1` from its local copy,
+//!    update, record) and publishes each core's spikes of `t` on the shared
+//!    [`SpikeBoard`] (slot parity `t & 1`);
+//! 2. waits at the barrier;
+//! 3. copies every core's spikes of `t` from the board into its local copy
+//!    (the input of step `t + 1`) and runs the learning pass of its cores.
+//!
+//! One barrier per step suffices: a worker writes parity `(t + 1) & 1` only
+//! after the barrier of `t`, which every worker reaches after it has read
+//! parity `(t − 1) & 1`, the same slots. Cores never share mutable state, so
+//! the result does not depend on the number of workers or on which worker
+//! steps which core.
+
+use crate::core::{CoreState, Recorder};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+/// Spins before a waiting worker starts yielding its time slice (on a busy
+/// machine the other worker may be descheduled).
+const SPIN_LIMIT: u32 = 1 << 11;
+
+/// A reusable barrier for a fixed number of threads that spins, then yields.
+pub struct SpinBarrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+    poisoned: AtomicBool,
+}
+
+impl SpinBarrier {
+    pub fn new(n: usize) -> SpinBarrier {
+        SpinBarrier { n, count: AtomicUsize::new(0), generation: AtomicUsize::new(0), poisoned: AtomicBool::new(false) }
+    }
+
+    /// Blocks until all `n` threads have called `wait` for this round.
+    /// Panics if another participant panicked (so nobody waits forever).
+    pub fn wait(&self) {
+        if self.n <= 1 {
+            return;
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.count.store(0, Ordering::Relaxed);
+            self.generation.store(generation.wrapping_add(1), Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if self.poisoned.load(Ordering::Relaxed) {
+                panic!("another emulator worker panicked");
+            }
+            if spins < SPIN_LIMIT {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Marks the barrier poisoned when the owning worker unwinds.
+struct PoisonOnPanic<'a>(&'a SpinBarrier);
+
+impl Drop for PoisonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poisoned.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One spike list.
+struct Slot {
+    len: AtomicU32,
+    ids: Box<[AtomicU32]>,
+}
+
+/// Every core's spike list of the last two steps, written by the core's
+/// worker and read by all after the barrier (plain loads and stores; the
+/// barrier orders them).
+pub struct SpikeBoard {
+    slots: Vec<[Slot; 2]>,
+}
+
+impl SpikeBoard {
+    /// `capacity[c]`: the most spikes core `c` can emit in a step (its neurons).
+    pub fn new(capacity: &[usize]) -> SpikeBoard {
+        let slot = |n: usize| Slot { len: AtomicU32::new(0), ids: (0..n).map(|_| AtomicU32::new(0)).collect() };
+        SpikeBoard { slots: capacity.iter().map(|&n| [slot(n), slot(n)]).collect() }
+    }
+
+    fn publish(&self, core: usize, t: u32, spikes: &[u32]) {
+        let s = &self.slots[core][(t & 1) as usize];
+        assert!(spikes.len() <= s.ids.len(), "core {core} emitted {} spikes, more than its {} neurons", spikes.len(), s.ids.len());
+        for (d, &x) in s.ids.iter().zip(spikes) {
+            d.store(x, Ordering::Relaxed);
+        }
+        s.len.store(spikes.len() as u32, Ordering::Relaxed);
+    }
+
+    fn read(&self, core: usize, t: u32, into: &mut Vec<u32>) {
+        let s = &self.slots[core][(t & 1) as usize];
+        let n = s.len.load(Ordering::Relaxed) as usize;
+        into.clear();
+        into.extend(s.ids[..n].iter().map(|x| x.load(Ordering::Relaxed)));
+    }
+}
+
+/// Splits cores over `workers` workers, balancing `costs` (greedy: the
+/// costliest core first, each to the least loaded worker; ties to the lower
+/// index). Returns the worker of each core.
+pub fn assign(costs: &[u64], workers: usize) -> Vec<usize> {
+    let workers = workers.max(1);
+    let mut order: Vec<usize> = (0..costs.len()).collect();
+    order.sort_by_key(|&c| (std::cmp::Reverse(costs[c]), c));
+    let mut load = vec![0u64; workers];
+    let mut out = vec![0; costs.len()];
+    for c in order {
+        let w = (0..workers).min_by_key(|&w| (load[w], w)).unwrap_or(0);
+        load[w] += costs[c].max(1);
+        out[c] = w;
+    }
+    out
+}
+
+/// Step `t` of one core: receive the spikes of `t − 1`, update, record.
+#[inline]
+fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>) {
+    out.clear();
+    for &s in inputs {
+        if !prev[s].is_empty() {
+            core.receive(s as u32, &prev[s], t);
+        }
+    }
+    core.step(t, out);
+    rec.sample(core, t, out);
+}
+
+/// What a segment of steps needs besides the cores.
+pub struct Segment<'a> {
+    /// Per core, the source cores it receives from (ascending).
+    pub inputs: &'a [Vec<usize>],
+    /// Whether to run the learning pass after each step.
+    pub learning: bool,
+    pub first: u32,
+    pub last: u32,
+}
+
+/// Runs steps `first..=last` on the calling thread, every core in index
+/// order. `spikes` holds every core's spikes of `first − 1` and is left with
+/// those of `last`.
+pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], seg: &Segment<'_>, spikes: &mut Vec<Vec<u32>>, progress: &mut dyn FnMut(u32)) {
+    let mut next: Vec<Vec<u32>> = vec![Vec::new(); cores.len()];
+    for t in seg.first..=seg.last {
+        for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
+            step_core(core, rec, &seg.inputs[c], spikes, t, &mut next[c]);
+        }
+        if seg.learning {
+            for (c, core) in cores.iter_mut().enumerate() {
+                core.learn(t, &next[c], &next);
+            }
+        }
+        std::mem::swap(spikes, &mut next);
+        progress(t);
+    }
+}
+
+/// Runs steps `first..=last` on `workers` persistent threads (the calling
+/// thread is worker 0 and calls `progress`), cores split by `assignment`.
+/// `Err` when a worker thread cannot be started.
+#[allow(clippy::too_many_arguments)]
+pub fn run_parallel(
+    cores: &mut [CoreState],
+    recorders: &mut [Recorder],
+    assignment: &[usize],
+    workers: usize,
+    capacity: &[usize],
+    seg: &Segment<'_>,
+    spikes: &mut Vec<Vec<u32>>,
+    progress: &mut dyn FnMut(u32),
+) -> Result<(), std::io::Error> {
+    let board = SpikeBoard::new(capacity);
+    let barrier = SpinBarrier::new(workers);
+    let mut parts: Vec<Vec<(usize, &mut CoreState, &mut Recorder)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
+        parts[assignment[c]].push((c, core, rec));
+    }
+    let mut parts = parts.into_iter();
+    let mine = parts.next().unwrap_or_default();
+    let start: &Vec<Vec<u32>> = spikes;
+    let (board, barrier) = (&board, &barrier);
+    let result = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for (k, part) in parts.enumerate() {
+            let local = start.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("spikeforge-emu-{}", k + 1))
+                .spawn_scoped(s, move || {
+                    worker(part, board, barrier, seg, local, &mut |_| {});
+                });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // The workers already started stop at their next barrier.
+                    barrier.poisoned.store(true, Ordering::Relaxed);
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let local = worker(mine, board, barrier, seg, start.clone(), progress);
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+        Ok(local)
+    });
+    *spikes = result?;
+    Ok(())
+}
+
+fn worker(
+    mut mine: Vec<(usize, &mut CoreState, &mut Recorder)>,
+    board: &SpikeBoard,
+    barrier: &SpinBarrier,
+    seg: &Segment<'_>,
+    mut local: Vec<Vec<u32>>,
+    progress: &mut dyn FnMut(u32),
+) -> Vec<Vec<u32>> {
+    let _guard = PoisonOnPanic(barrier);
+    let mut out = Vec::new();
+    for t in seg.first..=seg.last {
+        for (c, core, rec) in mine.iter_mut() {
+            step_core(core, rec, &seg.inputs[*c], &local, t, &mut out);
+            board.publish(*c, t, &out);
+        }
+        barrier.wait();
+        for (c, l) in local.iter_mut().enumerate() {
+            board.read(c, t, l);
+        }
+        if seg.learning {
+            for (c, core, _) in mine.iter_mut() {
+                core.learn(t, &local[*c], &local);
+            }
+        }
+        progress(t);
+    }
+    local
+}
