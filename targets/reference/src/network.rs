@@ -120,9 +120,59 @@
 //!   [`ExpProjection::synapses`] order, at the end of the run
 //!   (`every_n_steps == 0`, step `n_steps`) or at the steps `k·N`.
 //!
-//! Plasticity is not simulated yet: a projection with a rule runs with its
-//! initial weights, and [`simulate`] returns a note saying so (or fails with
-//! [`SimError::PlasticityNotSimulated`] under [`PlasticityPolicy::Reject`]).
+//! # Plasticity
+//!
+//! Every IR rule is simulated in float64 ([`PlasticityPolicy::Simulate`], the
+//! default; [`PlasticityPolicy::Static`] keeps the initial weights, with a
+//! note per plastic projection). The rules see the same spikes, at the same
+//! steps, as the emulator's:
+//!
+//! * **Order within step `t`**: every population updates (the step's spikes);
+//!   then the STDP and free-energy rules process the step's **post** events,
+//!   then its **pre** events (post before pre: a same-step pair is
+//!   pre-after-post, depression with Δt = 0, as the sPyNNaker core, whose
+//!   neuron update at the timer tick precedes the processing of the step's
+//!   pre spikes); then the step's spikes are delivered **with the updated
+//!   weights** (sPyNNaker adds the weight a row update has just stored);
+//!   finally the sum-of-products rules run their spike phase and, every
+//!   `t_epoch` steps, their learning phase (Lava's LearningDense sends the
+//!   step's spikes with the weights before learning).
+//! * **Event times**: a pre spike emitted in step `s` is a pre event at `s`;
+//!   a post spike in step `t` reaches a synapse of delay `d` at `t + d`
+//!   (sPyNNaker's default `backprop_delay`: the dendritic delay applies to
+//!   the back-propagating spike too), so a pair's Δt is
+//!   `t_post + d − t_pre`. Sum-of-products rules use the spike steps
+//!   themselves (Lava's LearningDense sees the pre and post LIF outputs of
+//!   the same step; there is no back-propagation delay).
+//! * **Pair STDP** (all-to-all and nearest) and **triplet STDP**: one
+//!   [`crate::stdp::Synapse`] per synapse — exact exponential traces,
+//!   evaluated at events, the per-synapse semantics documented there
+//!   (potentiation at the post event, depression at the pre event, hard
+//!   bounds after each).
+//! * **Free energy**: one [`crate::fep::FepSynapse`] per synapse (depth
+//!   `depth` steps × dt, pending pre spikes folded beyond it), times in ms
+//!   (`step · dt`); at every post event `w ← clamp(w + eta·Σdw, w_min, w_max)`.
+//!   **Release**: the reference delivers the **mean** release, `r0·w`, as the
+//!   weight of every spike of the projection (in the projection's weight
+//!   units, i.e. nA onto IF_curr_exp). The release noise
+//!   `sqrt(s0·w)·ε` is the rule's ad-hoc path; it is not part of `dw` and
+//!   the reference does not draw it, so the float run is noise-free and
+//!   deterministic.
+//! * **Sum of products** (float twin of Lava's rule): the same rule strings,
+//!   epochs and dependencies, without rounding: traces decay by exactly
+//!   `exp(-1/tau)` per step (`tau = 0` zeroes them) and every spike adds its
+//!   full impulse (continuous, no stochastic rounding; several spikes in an
+//!   epoch each add theirs at their own time — Lava adds all but the last
+//!   one at once), saturating at 127 (the trace range); a product is
+//!   `dep · m·2^e·2^-max(0, width − 15) · Π factors`, each factor clipped to
+//!   its width's range as in Lava (the `2^-(width − 15)` is Lava's width
+//!   normalisation, a scaling, kept); the sum is added to the weight without
+//!   the 16-bit accumulator's clip or rounding; the weight is then floored at
+//!   0 (excitatory) / capped at 0 (inhibitory) and clipped to the sign mode's
+//!   range. The tag `t` (rule `dt`) is learned the same way; learned delays
+//!   (`dd`) are rejected ([`SimError::Plasticity`]).
+//! * **Weight recordings** sample the weights every N steps (see below), so
+//!   a run records trajectories.
 //!
 //! # Data layout
 //!
@@ -141,7 +191,7 @@ mod sim;
 
 pub use error::SimError;
 pub use neuron::{refractory_steps, IfCurrExpProp, LavaLifFloat, LavaUnits, LAVA_SCALE};
-pub use sim::{Simulator, StateVar};
+pub use sim::{fep_rule_from_ir, stdp_rule_from_ir, FepRule, Simulator, StateVar};
 
 use spikeforge_compiler::expand::Expanded;
 use spikeforge_compiler::ir;
@@ -150,11 +200,11 @@ use spikeforge_results::RunResult;
 /// What to do with projections that carry a plasticity rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlasticityPolicy {
-    /// Run them with their initial weights and return a note per projection.
+    /// Learn with the rule (see "Plasticity" in the module docs).
     #[default]
+    Simulate,
+    /// Run them with their initial weights and return a note per projection.
     Static,
-    /// Fail with [`SimError::PlasticityNotSimulated`].
-    Reject,
 }
 
 /// Options of a reference run.
@@ -171,7 +221,7 @@ pub const BACKEND: &str = "reference";
 
 /// Runs `net` (expanded as `exp`, for at least `n_steps` steps) for `n_steps`
 /// steps and returns what `net.recordings` ask for, plus human-readable notes
-/// (one per plastic projection run static).
+/// (one per plastic projection run static under [`PlasticityPolicy::Static`]).
 pub fn simulate(
     net: &ir::Network,
     exp: &Expanded,
@@ -180,11 +230,11 @@ pub fn simulate(
 ) -> Result<(RunResult, Vec<String>), SimError> {
     check_matches(net, exp)?;
     let notes = plasticity_notes(net, exp, opts.plasticity)?;
-    let mut sim = Simulator::new(exp, opts)?;
+    let mut sim = Simulator::with_plasticity(net, exp, opts)?;
     let mut rec = record::Recorder::new(net, exp, &sim, n_steps)?;
     rec.sample(&sim);
     for _ in 0..n_steps {
-        sim.step();
+        sim.try_step()?;
         rec.sample(&sim);
     }
     let (spikes, states, weights) = rec.finish();
@@ -239,14 +289,8 @@ fn plasticity_notes(net: &ir::Network, exp: &Expanded, policy: PlasticityPolicy)
             Some(r) => (r.name.clone(), rule_kind(r)),
             None => return Err(SimError::Mismatch(format!("projection '{}' refers to plasticity rule #{idx}, which the network does not have", p.name))),
         };
-        match policy {
-            PlasticityPolicy::Reject => {
-                return Err(SimError::PlasticityNotSimulated { projection: p.name.clone(), rule: name });
-            }
-            PlasticityPolicy::Static => notes.push(format!(
-                "plasticity on projection '{}' (rule '{name}', {kind}) is not simulated by the reference yet; its weights stay at their initial values",
-                p.name
-            )),
+        if policy == PlasticityPolicy::Static {
+            notes.push(format!("plasticity on projection '{}' (rule '{name}', {kind}) is not simulated in this run; its weights stay at their initial values", p.name));
         }
     }
     Ok(notes)

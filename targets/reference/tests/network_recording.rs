@@ -135,16 +135,29 @@ fn with_rule(mut net: ir::Network) -> ir::Network {
 }
 
 #[test]
-fn plastic_projections_run_static_with_a_note_or_are_rejected() {
+fn plastic_projections_learn_or_run_static_with_a_note() {
     let net = with_rule(base());
-    let exp = expanded(&net, 20);
-    let (r, notes) = simulate(&net, &exp, 20, &SimOptions::default()).unwrap();
+    let exp = expanded(&net, 100);
+    let (r, notes) = simulate(&net, &exp, 100, &SimOptions::default()).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(r.weights[0].values.len(), 80);
+    assert_ne!(r.weights[0].values[76..], [0.3, 0.5, 0.2, 0.1], "the rule changed the weights");
+    let static_ = SimOptions { plasticity: PlasticityPolicy::Static, ..SimOptions::default() };
+    let (r, notes) = simulate(&net, &exp, 20, &static_).unwrap();
     assert_eq!(notes.len(), 1);
     assert!(notes[0].contains("projection 'p'") && notes[0].contains("'stdp'") && notes[0].contains("not simulated"), "{}", notes[0]);
     assert_eq!(r.weights[0].values, [0.3, 0.5, 0.2, 0.1].repeat(4));
-    let reject = SimOptions { plasticity: PlasticityPolicy::Reject, ..SimOptions::default() };
-    let err = simulate(&net, &exp, 20, &reject).unwrap_err();
-    assert_eq!(err, SimError::PlasticityNotSimulated { projection: "p".into(), rule: "stdp".into() });
+}
+
+#[test]
+fn a_rule_the_reference_cannot_run_is_a_typed_error() {
+    let mut net = with_rule(base());
+    let sop = ir::SumOfProducts { dw: "x0*y1".into(), dd: "x0*y1".into(), ..Default::default() };
+    net.plasticity_rules = vec![ir::PlasticityRule { name: "sop".into(), rule: Some(Rule::SumOfProducts(sop)) }];
+    net.projections[0].plasticity = "sop".into();
+    let exp = expanded(&net, 20);
+    let err = simulate(&net, &exp, 20, &SimOptions::default()).unwrap_err();
+    assert!(matches!(&err, SimError::Plasticity { projection, rule, message } if projection == "p" && rule == "sop" && message.contains("dd")), "{err}");
 }
 
 type ErrorCheck = fn(&SimError) -> bool;

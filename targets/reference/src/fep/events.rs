@@ -173,6 +173,8 @@ pub struct FepSynapse {
     params: FepParams,
     depth_ms: f64,
     w: f64,
+    /// Upper clamp (`+inf` unless [`FepSynapse::with_w_max`]).
+    w_max: f64,
     last_post: Option<f64>,
     last_event: Option<f64>,
     pending: VecDeque<f64>,
@@ -208,6 +210,7 @@ impl FepSynapse {
             params,
             depth_ms,
             w: w0,
+            w_max: f64::INFINITY,
             last_post: None,
             last_event: None,
             pending: VecDeque::new(),
@@ -224,6 +227,15 @@ impl FepSynapse {
     /// New synapse that never folds (exact kernel for every pre spike).
     pub fn unbounded(params: FepParams, w0: f64) -> Result<Self, FepEventError> {
         Self::with_depth(params, w0, f64::INFINITY)
+    }
+
+    /// The same synapse with an upper weight bound: after every update
+    /// `w ← min(max(w + eta·Σdw, w_min), w_max)` (the network reference uses the IR's
+    /// `w_max`; the Python reference has no upper bound). A `w_max` below `w_min` acts as
+    /// `w_min`. Only clamps at `w_min` are counted by [`FepSynapse::clamp_count`].
+    pub fn with_w_max(mut self, w_max: f64) -> Self {
+        self.w_max = w_max;
+        self
     }
 
     /// Current weight (units of w).
@@ -352,6 +364,9 @@ impl FepSynapse {
             sum += -(p.ltd_offset() + w) * self.fold_ltd_sum + n_folded as f64 / (2.0 * w);
         }
         let mut w_after = w + p.eta * sum;
+        if w_after > self.w_max {
+            w_after = self.w_max;
+        }
         let clamped = w_after < p.w_min;
         if clamped {
             w_after = p.w_min;

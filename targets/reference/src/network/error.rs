@@ -32,9 +32,10 @@ pub enum SimError {
     /// A recording with no content (`Recording.what` unset).
     #[error("a recording has nothing to record (empty `what`)")]
     EmptyRecording,
-    /// A plastic projection under [`PlasticityPolicy::Reject`](super::PlasticityPolicy::Reject).
-    #[error("projection '{projection}': plasticity rule '{rule}' is not simulated by the reference yet")]
-    PlasticityNotSimulated { projection: String, rule: String },
+    /// A plasticity rule the reference cannot run on this projection (e.g.
+    /// learned delays, an initial weight outside the rule's domain).
+    #[error("projection '{projection}', plasticity rule '{rule}': {message}")]
+    Plasticity { projection: String, rule: String, message: String },
     /// An index passed to the stepping API is out of range.
     #[error("{what} index {index} out of range (there are {len})")]
     IndexOutOfRange { what: &'static str, index: usize, len: usize },

@@ -2,7 +2,7 @@
 
 use super::error::SimError;
 use super::neuron::{IfCurrExpProp, LavaLifFloat, LavaUnits};
-use super::SimOptions;
+use super::{PlasticityPolicy, SimOptions};
 use spikeforge_compiler::expand::{ExpModel, Expanded};
 use spikeforge_compiler::ir;
 
@@ -109,7 +109,13 @@ pub struct Simulator {
     /// Projections by pre population.
     out: Vec<Vec<usize>>,
     lava_units: LavaUnits,
+    /// Plastic projections with their rules' state.
+    plastic: Vec<plastic::Plastic>,
 }
+
+#[path = "plastic.rs"]
+mod plastic;
+pub use plastic::{fep_rule_from_ir, stdp_rule_from_ir, FepRule};
 
 impl Simulator {
     /// Builds the simulator of an expanded network.
@@ -215,16 +221,87 @@ impl Simulator {
             out[ep.pre].push(k);
             projs.push(Proj { name: ep.name.clone(), pre: ep.pre, post: ep.post, channel, transfer, row, post_idx, delay, weight, csr_of, pairs });
         }
-        Ok(Simulator { dt_ms: exp.dt_ms, t: 0, pops, projs, out, lava_units: opts.lava_units })
+        Ok(Simulator { dt_ms: exp.dt_ms, t: 0, pops, projs, out, lava_units: opts.lava_units, plastic: Vec::new() })
+    }
+
+    /// A simulator of `net` (expanded as `exp`) whose plastic projections
+    /// learn with their rules (`opts.plasticity` = [`PlasticityPolicy::Simulate`])
+    /// or keep their initial weights ([`PlasticityPolicy::Static`], as
+    /// [`Simulator::new`]). `exp` must be the expansion of `net`.
+    pub fn with_plasticity(net: &ir::Network, exp: &Expanded, opts: &SimOptions) -> Result<Simulator, SimError> {
+        let mut sim = Simulator::new(exp, opts)?;
+        if opts.plasticity == PlasticityPolicy::Static {
+            return Ok(sim);
+        }
+        for (k, ep) in exp.projections.iter().enumerate() {
+            let Some(idx) = ep.plasticity else { continue };
+            let rule = net.plasticity_rules.get(idx).ok_or_else(|| {
+                SimError::Mismatch(format!("projection '{}' refers to plasticity rule #{idx}, which the network does not have", ep.name))
+            })?;
+            let (n_pre, n_post) = (sim.pops[ep.pre].size, sim.pops[ep.post].size);
+            let p = plastic::Plastic::new(k, ep, rule, n_pre, n_post, exp.dt_ms)?;
+            let f = p.delivery_factor();
+            if f != 1.0 {
+                sim.projs[k].transfer = match sim.projs[k].transfer {
+                    Transfer::Plain(s) => Transfer::Plain(s * f),
+                    Transfer::Abs(s) => Transfer::Abs(s * f),
+                    Transfer::NegAbs(s) => Transfer::NegAbs(s * f),
+                };
+            }
+            sim.plastic.push(p);
+        }
+        Ok(sim)
+    }
+
+    /// Runs the rules of the plastic projections that learn before (`early`)
+    /// or after the step's spikes are delivered.
+    fn learn(&mut self, t: u32, early: bool) -> Result<(), SimError> {
+        for p in &mut self.plastic {
+            if p.learns_before_delivery() != early {
+                continue;
+            }
+            let proj = &mut self.projs[p.proj];
+            let (pre, post) = (&self.pops[proj.pre].spikes, &self.pops[proj.post].spikes);
+            p.step(t, pre, post, proj)?;
+        }
+        Ok(())
     }
 
     /// Simulates the next step and returns its number.
+    ///
+    /// # Panics
+    /// If a plasticity rule rejects an event (it cannot for spikes the
+    /// simulator generates; [`Simulator::try_step`] returns the error).
     pub fn step(&mut self) -> u32 {
+        match self.try_step() {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Simulates the next step and returns its number: neurons update, then
+    /// the STDP and free-energy rules see the step's post spikes (each at
+    /// `t + delay` of its synapse) and pre spikes, then the step's spikes are
+    /// delivered with the updated weights, then the sum-of-products rules run
+    /// their spike (and learning) phase.
+    pub fn try_step(&mut self) -> Result<u32, SimError> {
         self.t += 1;
         let t = self.t;
         for pop in &mut self.pops {
             pop.update(t);
         }
+        if !self.plastic.is_empty() {
+            self.learn(t, true)?;
+        }
+        self.deliver_all(t);
+        if !self.plastic.is_empty() {
+            self.learn(t, false)?;
+        }
+        Ok(t)
+    }
+
+    /// Delivers the spikes of step `t` into the ring buffers.
+    fn deliver_all(&mut self, t: u32) {
         for pre in 0..self.pops.len() {
             if self.pops[pre].spikes.is_empty() {
                 continue;
@@ -247,7 +324,6 @@ impl Simulator {
                 deliver(proj, &pre_pop.spikes, t, post_pop.size, post_pop.channels, post_pop.slots, &mut post_pop.ring);
             }
         }
-        t
     }
 
     /// Steps simulated so far (the state is the state "at" this step; 0 = initial).

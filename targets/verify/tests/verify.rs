@@ -1,0 +1,169 @@
+//! `spikeforge verify` on the examples and the protocols (short runs; the
+//! long measurements are `cargo run --release -p spikeforge-verify --example
+//! measure`, see docs/verify.md).
+
+use spikeforge_compiler::ir::{self, plasticity_rule::Rule};
+use spikeforge_verify::report::{Report, REPORT_SCHEMA};
+use spikeforge_verify::*;
+use std::path::Path;
+
+fn example(name: &str) -> ir::Network {
+    spikeforge_compiler::load::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)).expect("example loads")
+}
+
+fn metric<'a>(r: &'a Report, name: &str) -> &'a report::Metric {
+    r.metrics.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no metric {name} in {:?}", r.metrics))
+}
+
+fn opts(mode: Mode, steps: u32) -> VerifyOptions {
+    VerifyOptions { mode, n_steps: Some(steps), ..Default::default() }
+}
+
+/// song2000 with amplitudes 20× larger (0.1 w_max): above the weight LSB.
+fn song_coarse_enough() -> ir::Network {
+    let mut net = example("song2000.yaml");
+    let Some(Rule::PairStdp(p)) = net.plasticity_rules[0].rule.as_mut() else { panic!() };
+    p.a_plus *= 20.0;
+    p.a_minus *= 20.0;
+    net
+}
+
+#[test]
+fn song2000_at_16_bits_is_too_coarse_and_says_why() {
+    // A+ = 0.005 w_max is 1/8 of the 16-bit weight LSB at the compiled shift.
+    let r = verify(&example("song2000.yaml"), &opts(Mode::Protocol(Protocol::StdpWindow), 1)).unwrap();
+    assert!(!r.pass);
+    assert!(r.failures().any(|m| m.name == "protocol_error_max"));
+    assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus") && d.contains("below one trace/weight LSB")), "{:?}", r.diagnostics);
+    // the fixed window is flat: no update survives the 16-bit store
+    assert!(r.curves[0].fixed.iter().all(|&x| x == 0.0), "{:?}", r.curves[0].fixed);
+}
+
+#[test]
+fn stdp_window_is_ltp_for_causal_and_ltd_for_acausal_pairs() {
+    let r = verify(&song_coarse_enough(), &opts(Mode::Protocol(Protocol::StdpWindow), 1)).unwrap();
+    let c = &r.curves[0];
+    for (k, &lag) in c.x.iter().enumerate() {
+        assert_eq!(c.float[k] > 0.0, lag > 0.0, "float at {lag}");
+        if lag.abs() <= 10.0 {
+            assert_eq!(c.fixed[k] > 0.0, lag > 0.0, "fixed at {lag}: {}", c.fixed[k]);
+        }
+    }
+    // measured: at 2 weight LSBs per unit trace, updates below one LSB are
+    // truncated away: the fixed window ends after ~14 ms (the diagnostic
+    // says so) and the protocol fails
+    assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus: updates vanish after 139 steps")), "{:?}", r.diagnostics);
+    assert!(!r.pass);
+}
+
+#[test]
+fn pairing_frequency_and_poisson_rates_run_on_stdp() {
+    let mut o = opts(Mode::Protocol(Protocol::PairingFrequency), 1);
+    o.protocol.n_pairs = 20;
+    o.protocol.freqs_hz = vec![1.0, 10.0, 40.0];
+    let r = verify(&song_coarse_enough(), &o).unwrap();
+    assert_eq!(r.curves.len(), 2);
+    // +10 ms pairs potentiate, -10 ms pairs depress at low frequency (float)
+    assert!(r.curves[0].float[0] > 0.0 && r.curves[1].float[0] < 0.0);
+    let mut o = opts(Mode::Protocol(Protocol::PoissonRates), 1);
+    o.protocol.rates_hz = vec![5.0, 20.0];
+    o.protocol.poisson_s = 2.0;
+    let r = verify(&song_coarse_enough(), &o).unwrap();
+    assert_eq!(r.curves.len(), 2);
+    assert_eq!(r.curves[0].x, vec![5.0, 20.0]);
+}
+
+#[test]
+fn free_energy_open_loop_within_bounds() {
+    // measured on 20 s: dw error max 2.1e-10, final max 1.7e-9 of the range
+    let r = verify(&example("free_energy.yaml"), &opts(Mode::OpenLoop, 5000)).unwrap();
+    assert!(r.pass, "{}", r.summary());
+    assert!(metric(&r, "dw_error_max").value < 1e-8);
+    assert!(metric(&r, "final_weight_error_max").value < 1e-7);
+    assert!(r.projections[0].n_updates > 100);
+    assert_eq!(metric(&r, "sign_agreement").value, 1.0);
+}
+
+#[test]
+fn free_energy_protocols_reproduce_the_reference_qualitatively() {
+    let net = example("free_energy.yaml");
+    let r = verify(&net, &opts(Mode::Protocol(Protocol::WeightExtremes), 1)).unwrap();
+    assert!(r.curves[0].float.iter().all(|&x| x > 0.0), "w = 1: LTP at every lag");
+    assert!(r.curves[1].float.iter().all(|&x| x < 0.0), "w = 12: LTD at every lag");
+    assert!(r.pass, "{}", r.summary());
+    let mut o = opts(Mode::Protocol(Protocol::KernelGrid), 1);
+    o.protocol.grid_stride = 37;
+    o.protocol.grid_weights = 8;
+    let r = verify(&net, &o).unwrap();
+    // design A, 16 bit (fep-synapse-rule.md §5: 1.17e-4 FS on the full grid)
+    assert!(metric(&r, "kernel_error_max").value < 2f64.powi(-12), "{}", r.summary());
+    assert_eq!(metric(&r, "kernel_sign_agreement").value, 1.0);
+}
+
+#[test]
+fn stdp_open_loop_on_the_examples() {
+    // ei_triplet, 1 s: A2+ rounds to 0 in s16.15, reported; the sign agrees
+    let r = verify(&example("ei_triplet.yaml"), &opts(Mode::OpenLoop, 10000)).unwrap();
+    assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus") && d.contains("rounds to 0")), "{:?}", r.diagnostics);
+    assert!(metric(&r, "sign_agreement").value > 0.99);
+    assert!(metric(&r, "dw_error_rms").value < 0.005);
+    let r = verify(&song_coarse_enough(), &opts(Mode::OpenLoop, 20000)).unwrap();
+    assert!(r.projections[0].n_updates > 10_000);
+    assert!(metric(&r, "dw_error_rms").value < 0.02, "{}", r.summary());
+}
+
+#[test]
+fn closed_loop_compares_spikes_and_weights() {
+    let r = verify(&example("lava_learning.yaml"), &opts(Mode::ClosedLoop, 100)).unwrap();
+    let names: Vec<&str> = r.populations.iter().map(|p| p.population.as_str()).collect();
+    assert_eq!(names, ["lif_pre", "lif_post"]);
+    assert!(r.populations.iter().all(|p| p.spikes_float > 0));
+    assert!(r.metrics.iter().any(|m| m.name == "spike_match_fraction"));
+    assert!(r.metrics.iter().any(|m| m.name == "final_weight_error_max" && m.scope == "projection 'plastic'"));
+}
+
+#[test]
+fn report_json_and_plots_are_written() {
+    let dir = std::env::temp_dir().join(format!("sf-verify-{}", std::process::id()));
+    let mut r = verify(&song_coarse_enough(), &opts(Mode::OpenLoop, 5000)).unwrap();
+    write_outputs(&mut r, &dir).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["schema"], REPORT_SCHEMA);
+    for k in ["network", "mode", "profile", "dt_ms", "n_steps", "tolerances", "metrics", "projections", "diagnostics", "plots", "pass"] {
+        assert!(v.get(k).is_some(), "report.json has {k}");
+    }
+    for m in v["metrics"].as_array().unwrap() {
+        for k in ["name", "scope", "unit", "value", "tolerance", "bound", "pass"] {
+            assert!(m.get(k).is_some(), "metric has {k}");
+        }
+    }
+    assert_eq!(v["tolerances"]["dw_max"], 0.02);
+    let plots: Vec<String> = v["plots"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    for stem in ["weights_inputs_to_neuron", "dw_error_inputs_to_neuron", "weight_dist_inputs_to_neuron"] {
+        assert!(plots.contains(&format!("{stem}.svg")) && plots.contains(&format!("{stem}.png")), "{plots:?}");
+        let f = std::fs::File::open(dir.join(format!("{stem}.png"))).unwrap();
+        let mut d = png::Decoder::new(f).read_info().unwrap();
+        let mut buf = vec![0; d.output_buffer_size()];
+        let info = d.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (800, 500));
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+    }
+    assert!(std::fs::read_to_string(dir.join("summary.txt")).unwrap().contains("verify song2000"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tolerances_come_from_yaml_and_overrides() {
+    let t = tolerances::from_yaml("spikeforge: 1\nverify:\n  tolerances: {dw_max: 0.5, spike_match: 0.7}\n").unwrap().unwrap();
+    assert_eq!((t.dw_max, t.spike_match, t.dw_rms), (0.5, 0.7, Tolerances::default().dw_rms));
+    assert!(tolerances::from_yaml("spikeforge: 1\nverify:\n  tolerances: {dw_mux: 1}\n").is_err());
+    assert_eq!(tolerances::from_yaml("spikeforge: 1\n").unwrap(), None);
+    let t = t.with(&ToleranceOverrides { dw_max: Some(0.1), ..Default::default() });
+    assert_eq!(t.dw_max, 0.1);
+    // a tolerance tighter than the measured error fails the report
+    let mut o = opts(Mode::OpenLoop, 20000);
+    o.tolerances.dw_max = 1e-12;
+    let r = verify(&song_coarse_enough(), &o).unwrap();
+    assert!(!r.pass && r.failures().any(|m| m.name == "dw_error_max"));
+}

@@ -1,0 +1,32 @@
+//! `spikeforge verify` on the command line: exit codes, diagnostics, outputs.
+
+use std::process::Command;
+
+fn spikeforge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+}
+
+#[test]
+fn a_too_coarse_rule_fails_with_exit_1_and_a_diagnostic() {
+    let dir = std::env::temp_dir().join(format!("sf-verify-cli-{}", std::process::id()));
+    let out = spikeforge().args(["verify", "examples/song2000.yaml", "--protocol", "stdp-window", "-o"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("FAIL") && stdout.contains("below one trace/weight LSB"), "{stdout}");
+    assert!(stderr.contains("error[V010]") && stderr.contains("protocol_error_max"), "{stderr}");
+    assert!(dir.join("report.json").exists() && dir.join("stdp_window.png").exists() && dir.join("stdp_window.svg").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_passing_verification_exits_0_and_json_is_the_report() {
+    let out = spikeforge().args(["verify", "examples/free_energy.yaml", "--open-loop", "--steps", "3000", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "spikeforge-verify/1");
+    assert_eq!(v["pass"], true);
+    // a flag tolerance tighter than the measured error fails
+    let out = spikeforge().args(["verify", "examples/free_energy.yaml", "--open-loop", "--steps", "3000", "--tol-final-max", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
