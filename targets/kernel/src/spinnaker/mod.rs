@@ -16,6 +16,8 @@
 //! Number formats are in [`crate::fixed`].
 
 pub mod exp;
+pub mod fep;
+pub mod fep_host;
 pub mod host;
 pub mod lif;
 pub mod ring_buffer;
