@@ -37,6 +37,7 @@ use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 use std::collections::BTreeMap;
 
 mod learning;
+mod spinnaker_fep;
 mod spinnaker_plastic;
 
 /// Default neurons per core, as sPyNNaker's `DEFAULT_MAX_ATOMS_PER_CORE`.
@@ -266,6 +267,8 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
     };
     // Plastic spinnaker projections get their own rows and sections.
     let mut stdp = spinnaker_plastic::Stdp::new(cores.len());
+    // Free-energy spinnaker projections too.
+    let mut fep = spinnaker_fep::Fep::new(cores.len());
     for (k, proj) in exp.projections.iter().enumerate() {
         if matches!(q, Quant::Loihi(ql) if learning::is_plastic(ql, k)) {
             continue;
@@ -276,6 +279,15 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                     let (sc, sl) = core_of(proj.pre, s.pre);
                     let (tc, tl) = core_of(proj.post, s.post);
                     stdp.push(tc, sc, sl, tl, order, s.delay, qs.synapse_type[k], w, j);
+                    order += 1;
+                }
+                continue;
+            }
+            if let Some(w) = &qs.plastic.fep_weights[k] {
+                for (j, s) in proj.synapses.iter().enumerate() {
+                    let (sc, sl) = core_of(proj.pre, s.pre);
+                    let (tc, tl) = core_of(proj.post, s.post);
+                    fep.push(tc, sc, sl, tl, order, s.delay, qs.synapse_type[k], w[j]);
                     order += 1;
                 }
                 continue;
@@ -313,7 +325,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
     // Word-format limits.
     for (c, core) in cores.iter().enumerate() {
         let bits = bits_for(max_delay[c] + 1) + bits_for(core.n) + if matches!(q, Quant::Spinnaker(_)) { 1 } else { 0 };
-        if bits > 16 && (!blocks[c].is_empty() || stdp.has(c)) {
+        if bits > 16 && (!blocks[c].is_empty() || stdp.has(c) || fep.has(c)) {
             d.push(Diagnostic::error(
                 "L003",
                 format!("population '{}'", exp.populations[core.population].name),
@@ -330,7 +342,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
             routes.entry(sc).or_default().push(tc as u32);
         }
     }
-    for (sc, tc) in stdp.routes() {
+    for (sc, tc) in stdp.routes().into_iter().chain(fep.routes()) {
         let t = routes.entry(sc).or_default();
         t.push(tc as u32);
         t.sort_unstable();
@@ -437,6 +449,11 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                                 img.raw(kind, count, words);
                             }
                         }
+                        if let Some(rule) = &qs.plastic.fep[core.population] {
+                            for (kind, count, words) in fep.sections(c, rule, &ring.layout, block.left_shifts, &cores) {
+                                img.raw(kind, count, words);
+                            }
+                        }
                     }
                     Quant::Loihi(ql) => {
                         let ns = ql.neurons[core.population].as_ref().expect("loihi neurons quantized");
@@ -525,7 +542,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
             }
             .into(),
             n_synapses: p.synapses.len() as u64,
-            plastic: matches!(q, Quant::Spinnaker(qs) if qs.plastic.weights[k].is_some()),
+            plastic: matches!(q, Quant::Spinnaker(qs) if qs.plastic.weights[k].is_some() || qs.plastic.fep_weights[k].is_some()),
         })
         .collect();
 
@@ -574,6 +591,8 @@ fn weight_recording(w: &ir::WeightRecording, exp: &Expanded, q: &Quant) -> Recor
     let raw = match q {
         // 32-bit plastic weights: s16.15 in units of the 16-bit ring-buffer weight
         Quant::Spinnaker(qs) if k.is_some_and(|k| matches!(qs.plastic.weights[k], Some(quantize::spinnaker_stdp::PlasticWeights::W32(_)))) => "w32",
+        // free-energy weights: Uq8p24 in IR weight units
+        Quant::Spinnaker(qs) if k.is_some_and(|k| qs.plastic.fep_weights[k].is_some()) => "uq8.24",
         Quant::Spinnaker(_) => "w16",
         Quant::Loihi(_) => "i16",
     };

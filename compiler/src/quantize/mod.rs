@@ -10,4 +10,5 @@
 //! into errors.
 pub mod loihi;
 pub mod spinnaker;
+pub mod spinnaker_fep;
 pub mod spinnaker_stdp;

@@ -102,6 +102,11 @@ pub struct Plastic {
     pub weights: Vec<Option<PlasticWeights>>,
     /// Per projection: IR weight units per raw stored unit, if plastic.
     pub scale: Vec<Option<f64>>,
+    /// Per population: its free-energy tables, if it receives free-energy
+    /// projections (`super::spinnaker_fep`).
+    pub fep: Vec<Option<super::spinnaker_fep::PopulationFep>>,
+    /// Per projection: its `Uq8p24` weights, if it is a free-energy projection.
+    pub fep_weights: Vec<Option<Vec<u32>>>,
 }
 
 /// One STDP rule in IR units, as it applies to one projection.
@@ -239,10 +244,12 @@ fn spec_of(net: &ir::Network, exp: &Expanded, k: usize, d: &mut Diagnostics) -> 
                 amps: [p.a2_plus, p.a2_minus, p.a3_plus, p.a3_minus],
             }
         }
+        // lowered by `super::spinnaker_fep`
+        Some(Rule::FreeEnergy(_)) => return None,
         Some(other) => {
             let kind = match other {
                 Rule::SumOfProducts(_) => "sum_of_products",
-                _ => "free_energy",
+                _ => "unknown",
             };
             d.push(
                 Diagnostic::warning(
@@ -251,7 +258,7 @@ fn spec_of(net: &ir::Network, exp: &Expanded, k: usize, d: &mut Diagnostics) -> 
                     "plasticity",
                     format!("rule '{}' ({kind}) has no event rule on the spinnaker profile: the projection runs with static weights", r.name),
                 )
-                .with_hint(if kind == "sum_of_products" { "compile with --profile loihi" } else { "use spikeforge's float reference for this rule" }),
+                .with_hint("compile with --profile loihi"),
             );
             return None;
         }
@@ -281,6 +288,7 @@ pub fn estimator_weights(net: &ir::Network, proj: &crate::expand::ExpProjection)
     let w_max = match &net.plasticity_rules.get(proj.plasticity?)?.rule {
         Some(Rule::PairStdp(p)) => p.w_max,
         Some(Rule::TripletStdp(p)) => p.w_max,
+        Some(Rule::FreeEnergy(f)) => return Some(super::spinnaker_fep::estimator_weight(f, proj)),
         _ => return None,
     };
     Some(proj.synapses.iter().map(|s| s.weight.abs()).fold(w_max.abs(), f64::max))
@@ -301,7 +309,10 @@ pub fn quantize(
     d: &mut Diagnostics,
 ) -> Plastic {
     let n_proj = exp.projections.len();
-    let mut out = Plastic { populations: vec![None; exp.populations.len()], weights: vec![None; n_proj], scale: vec![None; n_proj] };
+    let on_spinnaker: Vec<bool> = populations.iter().map(Option::is_some).collect();
+    let (fep, fep_weights) = super::spinnaker_fep::quantize(net, exp, &on_spinnaker, d);
+    let scale = fep_weights.iter().map(|w| w.as_ref().map(|_| 1.0 / 16_777_216.0)).collect();
+    let mut out = Plastic { populations: vec![None; exp.populations.len()], weights: vec![None; n_proj], scale, fep, fep_weights };
     let specs: Vec<Option<Spec>> =
         (0..n_proj).map(|k| if populations[exp.projections[k].post].is_some() { spec_of(net, exp, k, d) } else { None }).collect();
     let wide = bits == PlasticWeightBits::ThirtyTwo;

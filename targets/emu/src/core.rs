@@ -134,6 +134,8 @@ pub struct SpinnakerCore {
     matrix: Matrix,
     /// STDP rows, rule and post histories (`crate::plastic`), if any.
     plastic: Option<Box<crate::plastic::PlasticCore>>,
+    /// Free-energy rows, rule and tables (`crate::fep`), if any.
+    fep: Option<Box<crate::fep::FepCore>>,
     saturations: u32,
     events: u64,
     spikes: u64,
@@ -216,6 +218,7 @@ impl CoreState {
                     ring,
                     matrix: Matrix::load(img, hint, core)?,
                     plastic: crate::plastic::PlasticCore::load(img, core, &ring)?.map(Box::new),
+                    fep: crate::fep::FepCore::load(img, core, &ring)?.map(Box::new),
                     saturations: 0,
                     events: 0,
                     spikes: 0,
@@ -272,6 +275,9 @@ impl CoreState {
                 if let Some(p) = c.plastic.as_deref_mut() {
                     c.events += p.receive(source, spikes, t - 1, &mut c.buffer, &mut c.saturations);
                 }
+                if let Some(f) = c.fep.as_deref_mut() {
+                    c.events += f.receive(source, spikes, t - 1, &mut c.buffer, &mut c.saturations);
+                }
             }
             CoreState::Loihi(c) => c.receive(source, spikes, t),
             CoreState::Source(_) => {}
@@ -295,8 +301,12 @@ impl CoreState {
                         }
                     }
                     c.spikes += fired as u64;
+                    if let Some(f) = c.fep.as_deref_mut() {
+                        f.post_step(&out[start..], t);
+                    }
                 }
                 SpinnakerNeurons::Reference { neurons, synapses, thresholds } => {
+                    let start = out.len();
                     let cfg = CoreConfig { n_steps_per_timestep: c.ring.n_steps_per_timestep, thresholds, layout: c.ring.layout, left_shifts: &c.ring.left_shifts };
                     let mut io = CoreIo { neurons, synapses, ring_buffer: &mut c.buffer, spiked: &mut c.spiked };
                     let sent = step_core(&cfg, &mut io, t);
@@ -312,7 +322,10 @@ impl CoreState {
                                 b &= b - 1;
                             }
                         }
-                        c.spikes += out.len() as u64;
+                        c.spikes += (out.len() - start) as u64;
+                    }
+                    if let Some(f) = c.fep.as_deref_mut() {
+                        f.post_step(&out[start..], t);
                     }
                 }
             },
@@ -371,7 +384,11 @@ impl CoreState {
     /// lists the static ones.
     pub fn stdp_synapses(&self) -> Vec<(u32, u32, u32, u32, i64)> {
         match self {
-            CoreState::Spinnaker(c) => c.plastic.as_ref().map(|p| p.synapses()).unwrap_or_default(),
+            CoreState::Spinnaker(c) => {
+                let mut v = c.plastic.as_ref().map(|p| p.synapses()).unwrap_or_default();
+                v.extend(c.fep.as_ref().map(|f| f.synapses()).unwrap_or_default());
+                v
+            }
             _ => Vec::new(),
         }
     }

@@ -45,6 +45,7 @@ mod lif_soa;
 mod workers;
 mod learning;
 mod plastic;
+mod fep;
 
 use crate::core::{CoreState, Recorder};
 use spikeforge_compiler::program::MachineProgram;

@@ -157,6 +157,61 @@ pub enum SectionKind {
     /// [`PlasticRowLayout`]. Static synapses of the same source stay in the
     /// core's `SynapticMatrix`.
     SpinnakerPlasticMatrix = 19,
+    /// SpiNNaker free-energy rule of the core (`spinnaker::fep`), count 1:
+    /// one [`FepRuleHeader`] (8 words), then the tables and constants as
+    /// `spinnaker::fep::FEP_TABLE_WORDS` words (`FepTables::to_words`; built
+    /// by `spinnaker::fep_host::build`, 6,960 bytes).
+    SpinnakerFepRule = 25,
+    /// SpiNNaker free-energy synapses: the block/row-index layout of
+    /// [`SectionKind::SynapticMatrix`] (one block per source core); row `i`
+    /// holds every free-energy synapse of source neuron `i` onto the core
+    /// (empty: no words). Row of `n` synapses, [`FEP_ROW_HEADER_WORDS`]` + 4n + ⌈n/2⌉` words:
+    /// * word 0: release-noise state (`spinnaker::fep::FepRng`, xorshift32,
+    ///   nonzero; the host derives it from the seed, see [`fep_row_seed`]);
+    /// * word 1: number of spikes in the history (≤ `FEP_PENDING_CAP` = 255),
+    ///   word 2: ring index of the oldest;
+    /// * words 3 … 257: the source neuron's spike history, steps of its pre
+    ///   spikes younger than `N − 1` = 255 steps (ring of 255 `u32`), shared
+    ///   by the row's synapses;
+    /// * word 258: `n`;
+    /// * per synapse 4 words: weight (`Uq8p24`), the synapse's last post event
+    ///   step `t1` (`u32::MAX`: none yet), the folded accumulator
+    ///   (`Sq39p24`, low word then high word);
+    /// * the control half-words (`spinnaker::stdp::PlasticSynapse::to_control`:
+    ///   delay, synapse type, neuron), two per word, low half first.
+    SpinnakerFepMatrix = 26,
+}
+
+/// Words of a [`SectionKind::SpinnakerFepMatrix`] row before its synapses.
+pub const FEP_ROW_HEADER_WORDS: usize = 3 + 255 + 1;
+
+/// Header of a [`SectionKind::SpinnakerFepRule`] section.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct FepRuleHeader {
+    /// The release-noise seed (`FreeEnergy.release_seed`, or derived from
+    /// the network seed), low and high word; the rows' generator states are
+    /// [`fep_row_seed`] of it.
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    /// Per synapse type: the release `y` ([`Uq8p24`](crate::spinnaker::fep::Uq8p24),
+    /// in IR weight units) becomes the ring-buffer weight
+    /// `w16 = min(0xFFFF, (y + 2^(s−1)) >> s)` with `s = 9 + left_shift`
+    /// (`w16 = y·2^(15 − left_shift)`, the static projections' weight scale).
+    pub to_ring_shift: [u32; 2],
+    pub reserved: [u32; 4],
+}
+
+/// The release-noise state of the row of source neuron `neuron` of source
+/// core `source` on target core `target`: SplitMix64 of
+/// `seed ^ (target << 40 | source << 20 | neuron)`, low 32 bits (a zero
+/// result is replaced by the generator's own default).
+pub const fn fep_row_seed(seed: u64, target: u32, source: u32, neuron: u32) -> u32 {
+    let mut z = (seed ^ ((target as u64) << 40 | (source as u64) << 20 | neuron as u64)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z as u32
 }
 
 /// Ring-buffer configuration of a SpiNNaker core.

@@ -198,6 +198,77 @@ impl FepTables {
     }
 }
 
+/// Words of [`FepTables`] as stored in a program image (`FepTables::to_words`):
+/// `E[256]`, `F[512]`, `1/m[257]`, `sqrt[193]`, the half-normal table two
+/// `u16` per word (low half first, 512 words), then `gamma`, `K`, `c`, `r0`,
+/// `s0`, `eta.mant`, `eta.shift`, `w_min`, `w_max` and one zero word.
+pub const FEP_TABLE_WORDS: usize = FEP_N + FEP_F_LEN + (FEP_RECIP_SEGMENTS + 1) + (FEP_SQRT_SEGMENTS + 1) + FEP_GAUSS_LEN / 2 + 10;
+
+impl FepTables {
+    /// Writes the tables as [`FEP_TABLE_WORDS`] words into `out` (the layout of [`FEP_TABLE_WORDS`]).
+    pub fn to_words(&self, out: &mut [u32; FEP_TABLE_WORDS]) {
+        let mut k = 0;
+        let mut put = |v: u32| {
+            out[k] = v;
+            k += 1;
+        };
+        self.exp.iter().for_each(|e| put(e.0));
+        self.f.iter().for_each(|e| put(e.0));
+        self.recip.iter().for_each(|e| put(e.0));
+        self.sqrt.iter().for_each(|e| put(e.0));
+        self.gauss.chunks(2).for_each(|p| put(p[0].0 as u32 | (p[1].0 as u32) << 16));
+        for v in [self.gamma.0, self.k_ltd.0, self.ltd_offset.0, self.r0.0, self.s0.0, self.eta.mant, self.eta.shift, self.w_min.0, self.w_max.0, 0] {
+            put(v);
+        }
+    }
+
+    /// Reads tables written by [`FepTables::to_words`]; `None` if `w` has
+    /// another length, the padding word is not 0, or `eta.shift > 100`.
+    pub fn from_words(w: &[u32]) -> Option<FepTables> {
+        if w.len() != FEP_TABLE_WORDS || w[FEP_TABLE_WORDS - 1] != 0 {
+            return None;
+        }
+        let mut t = FepTables {
+            exp: [U032(0); FEP_N],
+            f: [Uq8p24(0); FEP_F_LEN],
+            recip: [Uq1p31(0); FEP_RECIP_SEGMENTS + 1],
+            sqrt: [Uq2p30(0); FEP_SQRT_SEGMENTS + 1],
+            gauss: [Uq3p13(0); FEP_GAUSS_LEN],
+            gamma: Uq8p24(0),
+            k_ltd: Uq4p28(0),
+            ltd_offset: Uq8p24(0),
+            r0: U032(0),
+            s0: U032(0),
+            eta: EtaScale::default(),
+            w_min: Uq8p24(0),
+            w_max: Uq8p24(0),
+        };
+        let mut it = w.iter().copied();
+        let mut next = || it.next().unwrap_or(0);
+        t.exp.iter_mut().for_each(|e| e.0 = next());
+        t.f.iter_mut().for_each(|e| e.0 = next());
+        t.recip.iter_mut().for_each(|e| e.0 = next());
+        t.sqrt.iter_mut().for_each(|e| e.0 = next());
+        for p in t.gauss.chunks_mut(2) {
+            let v = next();
+            p[0].0 = v as u16;
+            p[1].0 = (v >> 16) as u16;
+        }
+        t.gamma.0 = next();
+        t.k_ltd.0 = next();
+        t.ltd_offset.0 = next();
+        t.r0.0 = next();
+        t.s0.0 = next();
+        t.eta = EtaScale { mant: next(), shift: next() };
+        t.w_min.0 = next();
+        t.w_max.0 = next();
+        if t.eta.shift > 100 {
+            return None;
+        }
+        Some(t)
+    }
+}
+
 /// Normalised reciprocal of a positive raw value: returns `(r, shift)` with
 /// `1/x ≈ r·2^-shift`, `r` a [`Uq1p31`] in [0.5, 1] and `shift = 62 − clz(x)`.
 /// `x = m·2^(31 − clz)`, m ∈ [1, 2); bits 30…23 of the normalised value index
@@ -316,6 +387,10 @@ impl FepRng {
     /// Seeded generator.
     pub const fn new(seed: u32) -> Self {
         FepRng { state: if seed == 0 { 0x9E37_79B9 } else { seed } }
+    }
+    /// The generator's state (the seed that continues the sequence).
+    pub const fn state(&self) -> u32 {
+        self.state
     }
     /// Next 32-bit output, a uniform on [0, 1) as [`U032`].
     #[inline]
