@@ -295,6 +295,17 @@ pub fn free_energy(p: &FepParams, w_max: f64, dt_ms: f64, fixed: &dyn FepFixed, 
             let agree = if signs.0 > 0 { signs.1 as f64 / signs.0 as f64 } else { 1.0 };
             metrics.push(Metric::new("kernel_sign_agreement", &scope, "fraction where |dw| >= 2^-8 FS", agree, 1.0, Bound::Min));
             notes.push(format!("kernel grid: full scale {fs:.4}, {} weights in [0.5, 12]", ws.len()));
+            // Slices of the grid for the plots: dw against dt1 at a fixed
+            // post interval remainder dt2 - dt1 = 20 steps, float and fixed overlaid.
+            for &w in &[1.0, 2.0, 12.0] {
+                let mut s = Series { name: format!("kernel slice, w = {w}, dt2 - dt1 = 20 steps"), x_label: "dt1 = t2 - t_pre (ms)".into(), y_label: "dw per triplet".into(), ..Default::default() };
+                for a in 1..=o.grid_max.min(255) {
+                    s.x.push(a as f64 * dt_ms);
+                    s.float.push(fep::dw(p, a as f64 * dt_ms, (a + 20) as f64 * dt_ms, w));
+                    s.fixed.push(fixed.dw(a, a + 20, w));
+                }
+                curves.push(s);
+            }
             return (curves, metrics, notes);
         }
         Protocol::Dynamics => {
