@@ -466,24 +466,16 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                     }
                 }
                 // Synaptic matrix.
-                let mut mblocks = Vec::new();
-                let mut row_index = vec![0u32];
-                let mut words = Vec::new();
-                for (&sc, entries) in blocks[c].iter_mut() {
+                for entries in blocks[c].values_mut() {
                     entries.sort_by_key(|e| (e.0, e.1, e.2));
-                    let first_row = row_index.len() as u32 - 1;
-                    let n_sources = cores[sc].n;
-                    let mut e = 0;
-                    for src in 0..n_sources {
-                        while e < entries.len() && entries[e].0 == src {
-                            words.push(entries[e].3);
-                            e += 1;
-                        }
-                        row_index.push(words.len() as u32);
-                    }
-                    let weight_exp = block_weight_exp.get(&(c, sc)).copied().unwrap_or(0);
-                    mblocks.push(MatrixBlock { key_base: kp::key(sc as u32, 0), n_sources, first_row, weight_exp });
                 }
+                let (matrix, n_blocks) = matrix_section(
+                    &blocks[c],
+                    |sc| cores[sc].n,
+                    |e| e.0,
+                    |sc| block_weight_exp.get(&(c, sc)).copied().unwrap_or(0),
+                    |_, _, row, words| words.extend(row.iter().map(|e| e.3)),
+                );
                 if matches!(q, Quant::Loihi(_)) {
                     // One accumulation group per projection into this core, numbered in projection order.
                     let projs: Vec<usize> = blocks[c].keys().map(|&sc| block_projection[&(c, sc)]).collect();
@@ -493,12 +485,7 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
                     let groups: Vec<u32> = projs.iter().map(|k| distinct.binary_search(k).unwrap_or(0) as u32).collect();
                     img.raw(SectionKind::LoihiBlockGroups, groups.len() as u32, groups);
                 }
-                let header = MatrixHeader { n_blocks: mblocks.len() as u32, n_rows: row_index.len() as u32 - 1, n_words: words.len() as u32, reserved: 0 };
-                let mut sec: Vec<u32> = bytemuck::cast_slice(std::slice::from_ref(&header)).to_vec();
-                sec.extend_from_slice(bytemuck::cast_slice(&mblocks));
-                sec.extend(row_index);
-                sec.extend(words);
-                img.raw(SectionKind::SynapticMatrix, mblocks.len() as u32, sec);
+                img.raw(SectionKind::SynapticMatrix, n_blocks, matrix);
                 CoreKind::Neurons
             }
         };
@@ -565,6 +552,47 @@ fn build(net: &ir::Network, exp: &Expanded, q: &Quant, opts: &CompileOptions, d:
         },
         images,
     }
+}
+
+/// A matrix section in the kernel's block/row-index layout
+/// (`spikeforge_kernel::program::MatrixHeader`, then `MatrixBlock`s, the row
+/// index and the words): one block per source core in ascending order, one
+/// row per source neuron. Each source core's entries must be sorted by
+/// source neuron (`source_of`); `row(source core, source neuron, entries,
+/// words)` appends the words of one non-empty row. Returns the section and
+/// its block count. Static, plastic and free-energy matrices share it.
+pub(crate) fn matrix_section<E>(
+    blocks: &BTreeMap<usize, Vec<E>>,
+    n_sources: impl Fn(usize) -> u32,
+    source_of: impl Fn(&E) -> u32,
+    weight_exp: impl Fn(usize) -> i32,
+    mut row: impl FnMut(usize, u32, &[E], &mut Vec<u32>),
+) -> (Vec<u32>, u32) {
+    let mut mblocks = Vec::with_capacity(blocks.len());
+    let mut row_index = vec![0u32];
+    let mut words = Vec::new();
+    for (&sc, entries) in blocks {
+        let first_row = row_index.len() as u32 - 1;
+        let n = n_sources(sc);
+        let mut e = 0;
+        for src in 0..n {
+            let start = e;
+            while e < entries.len() && source_of(&entries[e]) == src {
+                e += 1;
+            }
+            if e > start {
+                row(sc, src, &entries[start..e], &mut words);
+            }
+            row_index.push(words.len() as u32);
+        }
+        mblocks.push(MatrixBlock { key_base: kp::key(sc as u32, 0), n_sources: n, first_row, weight_exp: weight_exp(sc) });
+    }
+    let header = MatrixHeader { n_blocks: mblocks.len() as u32, n_rows: row_index.len() as u32 - 1, n_words: words.len() as u32, reserved: 0 };
+    let mut sec: Vec<u32> = bytemuck::cast_slice(std::slice::from_ref(&header)).to_vec();
+    sec.extend_from_slice(bytemuck::cast_slice(&mblocks));
+    sec.extend(row_index);
+    sec.extend(words);
+    (sec, mblocks.len() as u32)
 }
 
 /// Float weight per raw weight unit of projection `k`.

@@ -11,7 +11,7 @@
 
 use super::Core;
 use crate::quantize::spinnaker_fep::PopulationFep;
-use spikeforge_kernel::program::{self as kp, FepRuleHeader, MatrixBlock, MatrixHeader, SectionKind, FEP_ROW_HEADER_WORDS};
+use spikeforge_kernel::program::{self as kp, FepRuleHeader, SectionKind, FEP_ROW_HEADER_WORDS};
 use spikeforge_kernel::spinnaker::fep::FEP_TABLE_WORDS;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 use spikeforge_kernel::spinnaker::stdp::PlasticSynapse;
@@ -65,43 +65,29 @@ impl Fep {
         rule.tables.to_words(&mut tw);
         sec.extend_from_slice(&tw);
         let mut out = vec![(SectionKind::SpinnakerFepRule, 1, sec)];
-        let mut mblocks = Vec::new();
-        let mut row_index = vec![0u32];
-        let mut words = Vec::new();
-        for (&sc, entries) in self.blocks[c].iter_mut() {
+        for entries in self.blocks[c].values_mut() {
             entries.sort_by_key(|e| (e.0, e.1, e.2));
-            let first_row = row_index.len() as u32 - 1;
-            let n_sources = cores[sc].n;
-            let mut e = 0;
-            for src in 0..n_sources {
-                let start = e;
-                while e < entries.len() && entries[e].0 == src {
-                    e += 1;
-                }
-                if e > start {
-                    let syn = &entries[start..e];
-                    words.push(kp::fep_row_seed(rule.seed, c as u32, sc as u32, src));
-                    words.extend([0u32, 0]);
-                    words.extend(std::iter::repeat_n(0u32, FEP_ROW_HEADER_WORDS - 4));
-                    words.push(syn.len() as u32);
-                    for s in syn {
-                        words.extend([s.5, u32::MAX, 0, 0]);
-                    }
-                    let controls: Vec<u16> = syn.iter().map(|s| PlasticSynapse { delay: s.3, synapse_type: s.4, neuron: s.1 }.to_control(layout)).collect();
-                    for pair in controls.chunks(2) {
-                        words.push(pair[0] as u32 | (pair.get(1).copied().unwrap_or(0) as u32) << 16);
-                    }
-                }
-                row_index.push(words.len() as u32);
-            }
-            mblocks.push(MatrixBlock { key_base: kp::key(sc as u32, 0), n_sources, first_row, weight_exp: 0 });
         }
-        let header = MatrixHeader { n_blocks: mblocks.len() as u32, n_rows: row_index.len() as u32 - 1, n_words: words.len() as u32, reserved: 0 };
-        let mut sec: Vec<u32> = bytemuck::cast_slice(std::slice::from_ref(&header)).to_vec();
-        sec.extend_from_slice(bytemuck::cast_slice(&mblocks));
-        sec.extend(row_index);
-        sec.extend(words);
-        out.push((SectionKind::SpinnakerFepMatrix, mblocks.len() as u32, sec));
+        let (sec, n_blocks) = super::matrix_section(
+            &self.blocks[c],
+            |sc| cores[sc].n,
+            |e| e.0,
+            |_| 0,
+            |sc, src, syn, words| {
+                words.push(kp::fep_row_seed(rule.seed, c as u32, sc as u32, src));
+                words.extend([0u32, 0]);
+                words.extend(std::iter::repeat_n(0u32, FEP_ROW_HEADER_WORDS - 4));
+                words.push(syn.len() as u32);
+                for s in syn {
+                    words.extend([s.5, u32::MAX, 0, 0]);
+                }
+                let controls: Vec<u16> = syn.iter().map(|s| PlasticSynapse { delay: s.3, synapse_type: s.4, neuron: s.1 }.to_control(layout)).collect();
+                for pair in controls.chunks(2) {
+                    words.push(pair[0] as u32 | (pair.get(1).copied().unwrap_or(0) as u32) << 16);
+                }
+            },
+        );
+        out.push((SectionKind::SpinnakerFepMatrix, n_blocks, sec));
         out
     }
 }

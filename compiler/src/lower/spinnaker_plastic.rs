@@ -18,7 +18,7 @@
 
 use super::Core;
 use crate::quantize::spinnaker_stdp::{plastic_row, PlasticWeights, PopulationStdp, RowSynapse};
-use spikeforge_kernel::program::{self as kp, MatrixBlock, MatrixHeader, SectionKind};
+use spikeforge_kernel::program::SectionKind;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 use std::collections::BTreeMap;
 
@@ -73,33 +73,20 @@ impl Stdp {
             hist.extend_from_slice(&rule.post_history);
         }
         out.push((SectionKind::SpinnakerPostHistories, n, hist));
-        let mut mblocks = Vec::new();
-        let mut row_index = vec![0u32];
-        let mut words = Vec::new();
-        for (&sc, entries) in self.blocks[c].iter_mut() {
+        for entries in self.blocks[c].values_mut() {
             entries.sort_by_key(|e| (e.0, e.1, e.2));
-            let first_row = row_index.len() as u32 - 1;
-            let n_sources = cores[sc].n;
-            let mut e = 0;
-            for src in 0..n_sources {
-                let start = e;
-                while e < entries.len() && entries[e].0 == src {
-                    e += 1;
-                }
-                if e > start {
-                    let syn: Vec<RowSynapse> = entries[start..e].iter().map(|x| x.3).collect();
-                    words.extend(plastic_row(rule, &syn, layout));
-                }
-                row_index.push(words.len() as u32);
-            }
-            mblocks.push(MatrixBlock { key_base: kp::key(sc as u32, 0), n_sources, first_row, weight_exp: 0 });
         }
-        let header = MatrixHeader { n_blocks: mblocks.len() as u32, n_rows: row_index.len() as u32 - 1, n_words: words.len() as u32, reserved: 0 };
-        let mut sec: Vec<u32> = bytemuck::cast_slice(std::slice::from_ref(&header)).to_vec();
-        sec.extend_from_slice(bytemuck::cast_slice(&mblocks));
-        sec.extend(row_index);
-        sec.extend(words);
-        out.push((SectionKind::SpinnakerPlasticMatrix, mblocks.len() as u32, sec));
+        let (sec, n_blocks) = super::matrix_section(
+            &self.blocks[c],
+            |sc| cores[sc].n,
+            |e| e.0,
+            |_| 0,
+            |_, _, entries, words| {
+                let syn: Vec<RowSynapse> = entries.iter().map(|x| x.3).collect();
+                words.extend(plastic_row(rule, &syn, layout));
+            },
+        );
+        out.push((SectionKind::SpinnakerPlasticMatrix, n_blocks, sec));
         out
     }
 }
