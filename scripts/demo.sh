@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 net="${1:-examples/lava_learning.yaml}"
 name="$(basename "${net%.*}")"
-cargo build --release --locked --bin spikeforge
-./target/release/spikeforge check "$net"
-./target/release/spikeforge run "$net" --target emu -o "out/$name"
+# `cargo run` finds the binary wherever CARGO_TARGET_DIR points.
+spikeforge() { cargo run --quiet --release --locked --bin spikeforge -- "$@"; }
+spikeforge check "$net"
+spikeforge run "$net" --target emu -o "out/$name"
