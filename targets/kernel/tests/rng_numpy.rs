@@ -18,6 +18,8 @@
 //! Floats are compared through their exact bit patterns (Python
 //! `float.hex()` strings are parsed here).
 
+mod common;
+use common::parse_hex_f64;
 use spikeforge_kernel::rng::{ConnVarRandom, LearningRandoms, Pcg64, SeedSequence, TraceRandom};
 
 struct Golden {
@@ -184,55 +186,6 @@ const GOLDEN: &[Golden] = &[
         ints128: [1, 0, 57, 47, 117, 75],
     },
 ];
-
-/// Parses a Python `float.hex()` string of a finite double ("0x1.8p-1",
-/// "0x0.0p+0", "-0x1.0p+3") into its exact value.
-fn parse_hex_f64(s: &str) -> f64 {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s),
-    };
-    let body = body
-        .strip_prefix("0x")
-        .unwrap_or_else(|| panic!("not a hex float: {s}"));
-    let (mant, exp) = body
-        .split_once('p')
-        .unwrap_or_else(|| panic!("no exponent: {s}"));
-    let exp: i32 = exp.parse().unwrap_or_else(|_| panic!("bad exponent: {s}"));
-    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
-    assert!(
-        int_part == "0" || int_part == "1",
-        "unexpected leading digit: {s}"
-    );
-    assert!(frac_part.len() <= 13, "too many hex digits: {s}");
-    let mut frac_bits: u64 = 0;
-    for (k, c) in frac_part.chars().enumerate() {
-        let d = c
-            .to_digit(16)
-            .unwrap_or_else(|| panic!("bad hex digit in {s}")) as u64;
-        frac_bits |= d << (48 - 4 * k as u32);
-    }
-    let bits = if int_part == "1" {
-        let biased = exp + 1023;
-        assert!(
-            (1..2047).contains(&biased),
-            "exponent out of normal range: {s}"
-        );
-        ((biased as u64) << 52) | frac_bits
-    } else {
-        assert!(
-            frac_bits == 0 || exp == -1022,
-            "unexpected subnormal form: {s}"
-        );
-        frac_bits
-    };
-    let v = f64::from_bits(bits);
-    if neg {
-        -v
-    } else {
-        v
-    }
-}
 
 #[test]
 fn hex_parser_self_check() {
