@@ -164,8 +164,11 @@ pub struct LoihiCore {
 }
 
 pub struct SourceCore {
-    /// Per neuron: its spike steps and a cursor.
-    trains: Vec<(Vec<u32>, usize)>,
+    n_neurons: usize,
+    /// Every spike as (step, neuron), ascending (the image's trains are
+    /// strictly increasing per neuron), and the first not yet emitted.
+    events: Vec<(u32, u32)>,
+    cursor: usize,
     spikes: u64,
 }
 
@@ -187,7 +190,9 @@ impl CoreState {
                 if s.n_neurons() != n {
                     return Err(EmuError::Manifest(format!("core {core}: source section has {} neurons, header {n}", s.n_neurons())));
                 }
-                Ok(CoreState::Source(SourceCore { trains: (0..n).map(|i| (s.steps(i).to_vec(), 0)).collect(), spikes: 0 }))
+                let mut events: Vec<(u32, u32)> = (0..n).flat_map(|i| s.steps(i).iter().map(move |&t| (t, i as u32))).collect();
+                events.sort_unstable();
+                Ok(CoreState::Source(SourceCore { n_neurons: n, events, cursor: 0, spikes: 0 }))
             }
             (CoreKind::Neurons, Profile::Spinnaker) => {
                 let lif: &[LifParams] = img.per_neuron(SectionKind::SpinnakerLif).map_err(err)?;
@@ -285,12 +290,19 @@ impl CoreState {
     }
 
     /// Runs step `t`, appending the local indices of the neurons that spiked to `out`.
-    pub fn step(&mut self, t: u32, out: &mut Vec<u32>) {
+    /// `ring`: the core's ring buffer when it is held elsewhere (a worker's
+    /// [`Fanout`](crate::fanout::Fanout) holds the buffers of the cores it
+    /// delivers to); `None` = the core's own.
+    pub fn step(&mut self, t: u32, out: &mut Vec<u32>, ring: Option<&mut [u16]>) {
         match self {
             CoreState::Spinnaker(c) => match &mut c.neurons {
                 SpinnakerNeurons::Fast { soa, .. } => {
                     let start = out.len();
-                    let fired = soa.step(&mut c.buffer, &c.ring.layout, t, out);
+                    let buffer = match ring {
+                        Some(b) => b,
+                        None => &mut c.buffer[..],
+                    };
+                    let fired = soa.step(buffer, &c.ring.layout, t, out);
                     if fired > 0 {
                         if let Some(p) = c.plastic.as_deref_mut() {
                             c.spiked.fill(0);
@@ -331,13 +343,16 @@ impl CoreState {
             },
             CoreState::Loihi(c) => c.step(t, out),
             CoreState::Source(s) => {
-                for (i, (steps, cursor)) in s.trains.iter_mut().enumerate() {
-                    if steps.get(*cursor) == Some(&t) {
-                        out.push(i as u32);
-                        *cursor += 1;
+                // Steps run 1, 2, …, so the events before `t` are all emitted.
+                let start = out.len();
+                while let Some(&(step, i)) = s.events.get(s.cursor) {
+                    if step != t {
+                        break;
                     }
+                    out.push(i);
+                    s.cursor += 1;
                 }
-                s.spikes += out.len() as u64;
+                s.spikes += (out.len() - start) as u64;
             }
         }
     }
@@ -357,6 +372,49 @@ impl CoreState {
             (CoreState::Loihi(c), Variable::U) => c.u[i] as i64,
             (CoreState::Loihi(c), Variable::V) => c.v[i] as i64,
             _ => 0,
+        }
+    }
+
+    /// Whether arriving spikes touch only this core's static rows, so that
+    /// a [`Fanout`](crate::fanout::Fanout) may deliver them: a SpiNNaker
+    /// fast-path core without STDP or free-energy rows.
+    /// Returns the core's ring-buffer layout if so.
+    pub fn static_rows_mergeable(&self) -> Option<RingBufferLayout> {
+        match self {
+            CoreState::Spinnaker(c) if matches!(c.neurons, SpinnakerNeurons::Fast { .. }) && c.plastic.is_none() && c.fep.is_none() => Some(c.ring.layout),
+            _ => None,
+        }
+    }
+
+    /// A SpiNNaker core's ring buffer.
+    pub fn spinnaker_buffer(&self) -> Option<&[u16]> {
+        match self {
+            CoreState::Spinnaker(c) => Some(&c.buffer),
+            _ => None,
+        }
+    }
+
+    /// A SpiNNaker core's ring buffer, to write.
+    pub fn spinnaker_buffer_mut(&mut self) -> Option<&mut [u16]> {
+        match self {
+            CoreState::Spinnaker(c) => Some(&mut c.buffer),
+            _ => None,
+        }
+    }
+
+    /// The number of source neurons of core `source` this core has static rows for.
+    pub fn static_row_count(&self, source: u32) -> u32 {
+        match self {
+            CoreState::Spinnaker(c) => c.matrix.by_source.get(source as usize).copied().flatten().map_or(0, |b| b.1),
+            _ => 0,
+        }
+    }
+
+    /// The static row of neuron `neuron` of source core `source`.
+    pub fn static_row(&self, source: u32, neuron: u32) -> Option<&[u32]> {
+        match self {
+            CoreState::Spinnaker(c) => c.matrix.row(source, neuron).map(|r| r.0),
+            _ => None,
         }
     }
 
@@ -437,7 +495,7 @@ impl CoreState {
                 }
             },
             CoreState::Loihi(c) => c.neurons.len() as u64 + c.matrix.words.len() as u64 / 64,
-            CoreState::Source(s) => s.trains.len() as u64 / 8,
+            CoreState::Source(s) => s.n_neurons as u64 / 8,
         }
     }
 
@@ -448,7 +506,7 @@ impl CoreState {
                 SpinnakerNeurons::Fast { thresholds, .. } | SpinnakerNeurons::Reference { thresholds, .. } => thresholds.len(),
             },
             CoreState::Loihi(c) => c.neurons.len(),
-            CoreState::Source(s) => s.trains.len(),
+            CoreState::Source(s) => s.n_neurons,
         }
     }
 

@@ -42,6 +42,7 @@
 
 mod core;
 mod lif_soa;
+mod fanout;
 mod workers;
 mod learning;
 mod plastic;
@@ -93,6 +94,9 @@ pub struct Emulator {
     learning: bool,
     /// Run the reference path (see [`Emulator::new_reference`]).
     reference: bool,
+    /// Events and saturations of the merged delivery of earlier runs
+    /// (the workers' [`fanout::Fanout`]s count them, not the cores).
+    merged_counters: Counters,
 }
 
 impl Emulator {
@@ -120,7 +124,7 @@ impl Emulator {
             i.dedup();
         }
         let learning = cores.iter().any(|c| c.has_learning());
-        Ok(Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false })
+        Ok(Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false, merged_counters: Counters::default() })
     }
 
     /// The same program on the reference path: SpiNNaker cores stepped by the
@@ -163,6 +167,17 @@ impl Emulator {
         let costs: Vec<u64> = self.cores.iter().map(CoreState::cost).collect();
         let assignment = workers::assign(&costs, workers);
         let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
+        // Each worker's static rows, merged by source neuron (none on the reference path).
+        let mut fanouts: Vec<fanout::Fanout> = workers::members(&assignment, workers)
+            .iter()
+            .map(|ids| {
+                if self.reference {
+                    return fanout::Fanout::default();
+                }
+                let cores: Vec<&CoreState> = ids.iter().map(|&c| &self.cores[c]).collect();
+                fanout::Fanout::build(&cores, ids, &self.inputs, n)
+            })
+            .collect();
         // Every core's spikes of the previous step.
         let mut spikes: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut first = 1u32;
@@ -179,9 +194,9 @@ impl Emulator {
                 .min(n_steps as u64) as u32;
             let seg = workers::Segment { inputs: &self.inputs, learning: self.learning, first, last };
             if workers == 1 {
-                workers::run_serial(&mut self.cores, &mut self.recorders, &seg, &mut spikes, &mut progress);
+                workers::run_serial(&mut self.cores, &mut self.recorders, &mut fanouts[0], &seg, &mut spikes, &mut progress);
             } else {
-                workers::run_parallel(&mut self.cores, &mut self.recorders, &assignment, workers, &capacity, &seg, &mut spikes, &mut progress)
+                workers::run_parallel(&mut self.cores, &mut self.recorders, &assignment, &mut fanouts, &capacity, &seg, &mut spikes, &mut progress)
                     .map_err(|e| EmuError::Threads { threads: workers, message: e.to_string() })?;
             }
             for (r, samples) in weight_samples.iter_mut() {
@@ -192,7 +207,12 @@ impl Emulator {
             }
             first = last + 1;
         }
-        let mut counters = Counters::default();
+        for f in &fanouts {
+            let k = f.counters();
+            self.merged_counters.synaptic_events += k.synaptic_events;
+            self.merged_counters.ring_buffer_saturations += k.ring_buffer_saturations;
+        }
+        let mut counters = self.merged_counters.clone();
         for c in &self.cores {
             let k = c.counters();
             counters.synaptic_events += k.synaptic_events;

@@ -114,6 +114,25 @@ impl ParamArrays {
     }
 }
 
+impl<'a> ParamSlices<'a> {
+    /// The parameters of neurons `start..`.
+    fn from(self, start: usize) -> ParamSlices<'a> {
+        ParamSlices {
+            v_rest: &self.v_rest[start..],
+            r_membrane: &self.r_membrane[start..],
+            exp_tc: &self.exp_tc[start..],
+            i_offset: &self.i_offset[start..],
+            v_reset: &self.v_reset[start..],
+            t_refract: &self.t_refract[start..],
+            v_thresh: &self.v_thresh[start..],
+            exc_decay: &self.exc_decay[start..],
+            exc_init: &self.exc_init[start..],
+            inh_decay: &self.inh_decay[start..],
+            inh_init: &self.inh_init[start..],
+        }
+    }
+}
+
 impl ParamSource for ParamSlices<'_> {
     #[inline(always)]
     fn at(&self, i: usize) -> NeuronParams {
@@ -149,6 +168,9 @@ pub struct LifSoa {
     params: Params,
     /// Per neuron: spiked in the current step (0 or 1).
     flags: Vec<u8>,
+    /// Run uniform-parameter cores through [`avx512::passes_uniform`]
+    /// (set when the CPU has AVX-512F).
+    simd: bool,
 }
 
 /// `mul_arm` (`accum * accum` in ARM state: floor, wrap), the kernel's.
@@ -222,7 +244,15 @@ impl LifSoa {
             inh: synapses.iter().map(|s| s.inh.value.0).collect(),
             params,
             flags: vec![0; n],
+            simd: avx512::available(),
         }
+    }
+
+    /// Chooses the portable passes even where AVX-512 is available (both
+    /// give the same bits; tests run both).
+    #[cfg(test)]
+    fn set_simd(&mut self, on: bool) {
+        self.simd = on && avx512::available();
     }
 
     fn param(&self, i: usize) -> NeuronParams {
@@ -299,25 +329,40 @@ impl LifSoa {
         rb_exc[n..].fill(0);
         rb_inh[n..].fill(0);
         rest.fill(0);
-        let (rb_exc, rb_inh) = (&mut rb_exc[..n], &mut rb_inh[..n]);
-        let st = State { v: &mut self.v[..n], refract: &mut self.refract[..n], exc: &mut self.exc[..n], inh: &mut self.inh[..n], flags: &mut self.flags[..n] };
         let shifts = (self.shift_exc, self.shift_inh);
-        let fired = match &self.params {
-            Params::Uniform(p) => passes(st, rb_exc, rb_inh, shifts, p, self.n_steps),
-            Params::PerNeuron(a) => passes(st, rb_exc, rb_inh, shifts, &a.slices(n), self.n_steps),
+        // Neurons `..done` are stepped by the AVX-512 pass (whole groups of
+        // 16, spikes pushed to `out`), the rest by the portable passes.
+        let mut done = 0;
+        let mut fired = 0;
+        if let (true, Params::Uniform(p)) = (self.simd, &self.params) {
+            done = n / avx512::LANES * avx512::LANES;
+            let st = State { v: &mut self.v[..done], refract: &mut self.refract[..done], exc: &mut self.exc[..done], inh: &mut self.inh[..done], flags: &mut [] };
+            fired = avx512::passes_uniform(st, &mut rb_exc[..done], &mut rb_inh[..done], shifts, p, self.n_steps, out);
+        }
+        let (rb_exc, rb_inh) = (&mut rb_exc[done..n], &mut rb_inh[done..n]);
+        let st = State {
+            v: &mut self.v[done..n],
+            refract: &mut self.refract[done..n],
+            exc: &mut self.exc[done..n],
+            inh: &mut self.inh[done..n],
+            flags: &mut self.flags[done..n],
         };
-        if fired > 0 {
-            for (c, chunk) in self.flags.chunks(8).enumerate() {
+        let rest = match &self.params {
+            Params::Uniform(p) => passes(st, rb_exc, rb_inh, shifts, p, self.n_steps),
+            Params::PerNeuron(a) => passes(st, rb_exc, rb_inh, shifts, &a.slices(n).from(done), self.n_steps),
+        };
+        if rest > 0 {
+            for (c, chunk) in self.flags[done..n].chunks(8).enumerate() {
                 if chunk.iter().any(|&f| f != 0) {
                     for (k, &f) in chunk.iter().enumerate() {
                         if f != 0 {
-                            out.push((c * 8 + k) as u32);
+                            out.push((done + c * 8 + k) as u32);
                         }
                     }
                 }
             }
         }
-        fired
+        fired + rest
     }
 }
 
@@ -377,6 +422,146 @@ fn passes<P: ParamSource>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16],
     flags.iter().map(|&f| f as u32).sum()
 }
 
+/// The passes of a uniform-parameter core, 16 neurons per AVX-512 vector:
+/// the transfer and every sub-step of a group of 16 neurons run on
+/// registers before the next group (neurons do not interact within a step,
+/// so this is the per-neuron order of the kernel). The same arithmetic as
+/// the portable passes, lane by lane:
+///
+/// * `mul_arm(a, b)` (bits 15..46 of the signed 64-bit product):
+///   `vpmuldq` multiplies the even lanes, and the odd lanes after a 32-bit
+///   right shift of each quadword; the even products shifted right by 15
+///   and the odd ones left by 17 carry the wanted word in the even and odd
+///   dwords, which one blend joins.
+/// * `decay(x, d)`: the same with the unsigned `vpmuludq` and shifts of 32
+///   and 0, then `− d` where `x < 0` (see [`decay`]).
+///
+/// Both are tested against the kernel with the portable passes
+/// (`fast_pass_equals_kernel_step_core` runs each core both ways).
+mod avx512 {
+    use super::{NeuronParams, State};
+
+    /// Neurons per vector.
+    pub const LANES: usize = 16;
+
+    /// Whether this CPU can run [`passes_uniform`].
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// Steps `st.v.len()` neurons (a multiple of [`LANES`]) with parameters
+    /// `p`, pushes those that spiked to `out` in ascending order and returns
+    /// their number. Only called when [`available`] (it panics otherwise).
+    #[cfg(target_arch = "x86_64")]
+    pub fn passes_uniform(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], shifts: (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
+        assert!(available(), "the AVX-512 pass needs AVX-512F");
+        // SAFETY: the CPU has AVX-512F (checked above).
+        unsafe { passes_uniform_avx512(st, rb_exc, rb_inh, shifts, p, n_steps, out) }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn passes_uniform(_: State<'_>, _: &mut [u16], _: &mut [u16], _: (u32, u32), _: &NeuronParams, _: u32, _: &mut Vec<u32>) -> u32 {
+        unreachable!("AVX-512 is never available on this architecture")
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn passes_uniform_avx512(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
+        use std::arch::x86_64::*;
+        let State { v, refract, exc, inh, .. } = st;
+        let n = v.len();
+        assert!(n % LANES == 0 && refract.len() == n && exc.len() == n && inh.len() == n && rb_exc.len() == n && rb_inh.len() == n);
+        let odd = 0xAAAAu16;
+        let zero = _mm512_setzero_si512();
+        let one = _mm512_set1_epi32(1);
+        let (sh_e, sh_i) = (_mm_cvtsi32_si128(se as i32), _mm_cvtsi32_si128(si as i32));
+        let i_offset = _mm512_set1_epi32(p.i_offset);
+        let r_membrane = _mm512_set1_epi32(p.r_membrane);
+        let v_rest = _mm512_set1_epi32(p.v_rest);
+        let exp_tc = _mm512_set1_epi32(p.exp_tc);
+        let v_thresh = _mm512_set1_epi32(p.v_thresh);
+        let v_reset = _mm512_set1_epi32(p.v_reset);
+        let t_refract = _mm512_set1_epi32(p.t_refract);
+        let (exc_decay, inh_decay) = (_mm512_set1_epi32(p.exc_decay as i32), _mm512_set1_epi32(p.inh_decay as i32));
+        let (exc_init, inh_init) = (_mm512_set1_epi32(p.exc_init as i32), _mm512_set1_epi32(p.inh_init as i32));
+        // mul_arm with a constant `b` broadcast to every lane.
+        let mul_arm = |a: __m512i, b: __m512i| {
+            let even = _mm512_srli_epi64::<15>(_mm512_mul_epi32(a, b));
+            let odd_p = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), b));
+            _mm512_mask_blend_epi32(odd, even, odd_p)
+        };
+        // decay with a constant `d` broadcast to every lane.
+        let decay = |x: __m512i, d: __m512i| {
+            let even = _mm512_srli_epi64::<32>(_mm512_mul_epu32(x, d));
+            let odd_p = _mm512_mul_epu32(_mm512_srli_epi64::<32>(x), d);
+            let hi = _mm512_mask_blend_epi32(odd, even, odd_p);
+            _mm512_mask_sub_epi32(hi, _mm512_cmplt_epi32_mask(x, zero), hi, d)
+        };
+        let mut fired = 0;
+        for g in 0..n / LANES {
+            let r = g * LANES..(g + 1) * LANES;
+            // SAFETY (every load and store below): `r` lies within each
+            // slice (n is a multiple of LANES and every slice has n
+            // elements); unaligned loads and stores.
+            let (mut e, mut h, mut vv, mut timer) = unsafe {
+                (
+                    _mm512_loadu_si512(exc[r.clone()].as_ptr().cast()),
+                    _mm512_loadu_si512(inh[r.clone()].as_ptr().cast()),
+                    _mm512_loadu_si512(v[r.clone()].as_ptr().cast()),
+                    _mm512_loadu_si512(refract[r.clone()].as_ptr().cast()),
+                )
+            };
+            let (we, wi) = unsafe {
+                let pe = rb_exc[r.clone()].as_mut_ptr().cast::<__m256i>();
+                let pi = rb_inh[r.clone()].as_mut_ptr().cast::<__m256i>();
+                let w = (_mm256_loadu_si256(pe), _mm256_loadu_si256(pi));
+                _mm256_storeu_si256(pe, _mm256_setzero_si256());
+                _mm256_storeu_si256(pi, _mm256_setzero_si256());
+                w
+            };
+            let in_e = _mm512_sll_epi32(_mm512_cvtepu16_epi32(we), sh_e);
+            let in_i = _mm512_sll_epi32(_mm512_cvtepu16_epi32(wi), sh_i);
+            e = _mm512_add_epi32(e, decay(in_e, exc_init));
+            h = _mm512_add_epi32(h, decay(in_i, inh_init));
+            let mut spiked: u16 = 0;
+            for _ in 0..n_steps {
+                let active = _mm512_cmple_epi32_mask(timer, zero);
+                let input = _mm512_add_epi32(_mm512_sub_epi32(e, h), i_offset);
+                let alpha = _mm512_add_epi32(mul_arm(input, r_membrane), v_rest);
+                let nv = _mm512_sub_epi32(alpha, mul_arm(_mm512_sub_epi32(alpha, vv), exp_tc));
+                vv = _mm512_mask_mov_epi32(vv, active, nv);
+                timer = _mm512_mask_sub_epi32(timer, !active, timer, one);
+                let fire = _mm512_cmpge_epi32_mask(vv, v_thresh);
+                vv = _mm512_mask_mov_epi32(vv, fire, v_reset);
+                timer = _mm512_mask_mov_epi32(timer, fire, t_refract);
+                spiked |= fire;
+                e = decay(e, exc_decay);
+                h = decay(h, inh_decay);
+            }
+            unsafe {
+                _mm512_storeu_si512(exc[r.clone()].as_mut_ptr().cast(), e);
+                _mm512_storeu_si512(inh[r.clone()].as_mut_ptr().cast(), h);
+                _mm512_storeu_si512(v[r.clone()].as_mut_ptr().cast(), vv);
+                _mm512_storeu_si512(refract[r.clone()].as_mut_ptr().cast(), timer);
+            }
+            let mut m = spiked as u32;
+            fired += m.count_ones();
+            while m != 0 {
+                out.push((r.start as u32) + m.trailing_zeros());
+                m &= m - 1;
+            }
+        }
+        fired
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,13 +607,18 @@ mod tests {
     /// heterogeneous neurons (offset currents, refractory periods, initial
     /// timers and synaptic values), random ring-buffer contents (with shifts
     /// that make large weights negative), padding neurons, a third synapse
-    /// type, and 1 or 3 sub-steps.
+    /// type, and 1 or 3 sub-steps. Uniform-parameter cores run both on the
+    /// AVX-512 pass (where the CPU has it; a core of 53 neurons also
+    /// exercises the portable tail) and on the portable passes.
     #[test]
     fn fast_pass_equals_kernel_step_core() {
-        for (n, layout, n_steps, shifts) in [
-            (256usize, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32]),
-            (100, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17]),
-            (37, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31]),
+        for (n, uniform, layout, n_steps, shifts, simd) in [
+            (256usize, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32], false),
+            (256, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1, [3, 5], true),
+            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], true),
+            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], false),
+            (100, false, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17], true),
+            (37, false, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31], true),
         ] {
             let mut rng = Lcg(n as u64 * 7919 + n_steps as u64);
             let lif: Vec<LifParams> = (0..n)
@@ -452,9 +642,9 @@ mod tests {
                 })
                 .collect();
             let thr: Vec<ThresholdParams> = (0..n).map(|_| ThresholdParams { v_thresh: s(rng.range(-55.0, -48.0)) }).collect();
-            // The first case has one parameter set for every neuron (only
-            // initial values differ): the uniform-parameter pass.
-            let (lif, syn, thr) = if n == 256 {
+            // Uniform cases have one parameter set for every neuron (only
+            // initial values differ): the uniform-parameter passes.
+            let (lif, syn, thr) = if uniform {
                 let lif: Vec<LifParams> = lif.iter().map(|p| LifParams { v_init: p.v_init, refract_timer_init: p.refract_timer_init, ..lif[0] }).collect();
                 let syn: Vec<ExpSynapseParams> = syn
                     .iter()
@@ -468,7 +658,11 @@ mod tests {
             let mut synapses = vec![ExpSynapseState::default(); n];
             assert!(initialise_core(n_steps, &lif, &syn, &mut neurons, &mut synapses));
             let mut soa = LifSoa::new(&neurons, &synapses, &thr, n_steps, shifts);
-            assert_eq!(soa.uniform(), n == 256);
+            soa.set_simd(simd);
+            assert_eq!(soa.uniform(), uniform);
+            if simd && uniform && !avx512::available() {
+                eprintln!("this CPU has no AVX-512F: the n = {n} case runs the portable passes");
+            }
             let mut rb_ref = vec![0u16; layout.len()];
             let mut rb_fast = rb_ref.clone();
             let mut spiked = vec![0u32; n.div_ceil(32)];

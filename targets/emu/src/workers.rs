@@ -18,6 +18,7 @@
 //! steps which core.
 
 use crate::core::{CoreState, Recorder};
+use crate::fanout::Fanout;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// Spins before a waiting worker starts yielding its time slice (on a busy
@@ -129,16 +130,19 @@ pub fn assign(costs: &[u64], workers: usize) -> Vec<usize> {
     out
 }
 
-/// Step `t` of one core: receive the spikes of `t − 1`, update, record.
+/// Step `t` of one core: receive the spikes of `t − 1` (unless `merged`:
+/// the worker's [`Fanout`] has delivered them), update, record.
 #[inline]
-fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>) {
+fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>, merged: Option<&mut [u16]>) {
     out.clear();
-    for &s in inputs {
-        if !prev[s].is_empty() {
-            core.receive(s as u32, &prev[s], t);
+    if merged.is_none() {
+        for &s in inputs {
+            if !prev[s].is_empty() {
+                core.receive(s as u32, &prev[s], t);
+            }
         }
     }
-    core.step(t, out);
+    core.step(t, out, merged);
     rec.sample(core, t, out);
 }
 
@@ -155,11 +159,15 @@ pub struct Segment<'a> {
 /// Runs steps `first..=last` on the calling thread, every core in index
 /// order. `spikes` holds every core's spikes of `first − 1` and is left with
 /// those of `last`.
-pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], seg: &Segment<'_>, spikes: &mut Vec<Vec<u32>>, progress: &mut dyn FnMut(u32)) {
+/// `fanout` merges the static rows of `cores` (slot = core index).
+pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], fanout: &mut Fanout, seg: &Segment<'_>, spikes: &mut Vec<Vec<u32>>, progress: &mut dyn FnMut(u32)) {
     let mut next: Vec<Vec<u32>> = vec![Vec::new(); cores.len()];
+    let mut cores: Vec<&mut CoreState> = cores.iter_mut().collect();
+    fanout.load(&cores);
     for t in seg.first..=seg.last {
+        fanout.deliver(spikes, t);
         for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
-            step_core(core, rec, &seg.inputs[c], spikes, t, &mut next[c]);
+            step_core(core, rec, &seg.inputs[c], spikes, t, &mut next[c], fanout.ring(c));
         }
         if seg.learning {
             for (c, core) in cores.iter_mut().enumerate() {
@@ -169,40 +177,62 @@ pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], seg: &Seg
         std::mem::swap(spikes, &mut next);
         progress(t);
     }
+    fanout.store(&mut cores);
+}
+
+/// The cores of each worker (ascending), from the worker of each core.
+pub fn members(assignment: &[usize], workers: usize) -> Vec<Vec<usize>> {
+    let mut m = vec![Vec::new(); workers];
+    for (c, &w) in assignment.iter().enumerate() {
+        m[w].push(c);
+    }
+    m
+}
+
+/// A worker's cores, in slot order (ascending global index).
+struct Part<'a> {
+    ids: Vec<usize>,
+    cores: Vec<&'a mut CoreState>,
+    recorders: Vec<&'a mut Recorder>,
 }
 
 /// Runs steps `first..=last` on `workers` persistent threads (the calling
-/// thread is worker 0 and calls `progress`), cores split by `assignment`.
-/// `Err` when a worker thread cannot be started.
+/// thread is worker 0 and calls `progress`), cores split by `assignment`;
+/// `fanouts[w]` merges the static rows of worker `w`'s cores (slots as in
+/// [`members`]). `Err` when a worker thread cannot be started.
 #[allow(clippy::too_many_arguments)]
 pub fn run_parallel(
     cores: &mut [CoreState],
     recorders: &mut [Recorder],
     assignment: &[usize],
-    workers: usize,
+    fanouts: &mut [Fanout],
     capacity: &[usize],
     seg: &Segment<'_>,
     spikes: &mut Vec<Vec<u32>>,
     progress: &mut dyn FnMut(u32),
 ) -> Result<(), std::io::Error> {
+    let workers = fanouts.len();
     let board = SpikeBoard::new(capacity);
     let barrier = SpinBarrier::new(workers);
-    let mut parts: Vec<Vec<(usize, &mut CoreState, &mut Recorder)>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut parts: Vec<Part<'_>> = (0..workers).map(|_| Part { ids: Vec::new(), cores: Vec::new(), recorders: Vec::new() }).collect();
     for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
-        parts[assignment[c]].push((c, core, rec));
+        let p = &mut parts[assignment[c]];
+        p.ids.push(c);
+        p.cores.push(core);
+        p.recorders.push(rec);
     }
-    let mut parts = parts.into_iter();
-    let mine = parts.next().unwrap_or_default();
+    let mut parts = parts.into_iter().zip(fanouts.iter_mut());
+    let mine = parts.next();
     let start: &Vec<Vec<u32>> = spikes;
     let (board, barrier) = (&board, &barrier);
     let result = std::thread::scope(|s| {
         let mut handles = Vec::new();
-        for (k, part) in parts.enumerate() {
+        for (k, (part, fanout)) in parts.enumerate() {
             let local = start.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("spikeforge-emu-{}", k + 1))
                 .spawn_scoped(s, move || {
-                    worker(part, board, barrier, seg, local, &mut |_| {});
+                    worker(part, fanout, board, barrier, seg, local, &mut |_| {});
                 });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -216,7 +246,10 @@ pub fn run_parallel(
                 }
             }
         }
-        let local = worker(mine, board, barrier, seg, start.clone(), progress);
+        let local = match mine {
+            Some((part, fanout)) => worker(part, fanout, board, barrier, seg, start.clone(), progress),
+            None => start.clone(),
+        };
         for h in handles {
             if let Err(e) = h.join() {
                 std::panic::resume_unwind(e);
@@ -229,7 +262,8 @@ pub fn run_parallel(
 }
 
 fn worker(
-    mut mine: Vec<(usize, &mut CoreState, &mut Recorder)>,
+    mut part: Part<'_>,
+    fanout: &mut Fanout,
     board: &SpikeBoard,
     barrier: &SpinBarrier,
     seg: &Segment<'_>,
@@ -238,21 +272,26 @@ fn worker(
 ) -> Vec<Vec<u32>> {
     let _guard = PoisonOnPanic(barrier);
     let mut out = Vec::new();
+    fanout.load(&part.cores);
     for t in seg.first..=seg.last {
-        for (c, core, rec) in mine.iter_mut() {
-            step_core(core, rec, &seg.inputs[*c], &local, t, &mut out);
-            board.publish(*c, t, &out);
+        fanout.deliver(&local, t);
+        for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
+            let c = part.ids[k];
+            step_core(core, rec, &seg.inputs[c], &local, t, &mut out, fanout.ring(k));
+            board.publish(c, t, &out);
         }
         barrier.wait();
         for (c, l) in local.iter_mut().enumerate() {
             board.read(c, t, l);
         }
         if seg.learning {
-            for (c, core, _) in mine.iter_mut() {
-                core.learn(t, &local[*c], &local);
+            for (k, core) in part.cores.iter_mut().enumerate() {
+                let c = part.ids[k];
+                core.learn(t, &local[c], &local);
             }
         }
         progress(t);
     }
+    fanout.store(&mut part.cores);
     local
 }
