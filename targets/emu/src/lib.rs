@@ -33,10 +33,15 @@
 //!
 //! ## Fast path and reference path
 //!
-//! SpiNNaker cores run on a structure-of-arrays fast path (`lif_soa.rs`, one
-//! vectorised pass per step, and `add_fixed_row` for arriving rows) that
-//! gives the same bits as the kernel's `step_core` and
-//! `process_fixed_synapses`. [`Emulator::new_reference`] runs the kernel's
+//! SpiNNaker cores run on a structure-of-arrays fast path (`lif_soa.rs`: one
+//! vectorised pass per step, with an AVX-512 pass for uniform-parameter
+//! cores where the CPU has it) that gives the same bits as the kernel's
+//! `step_core`. Arriving spikes reach static-only cores through their
+//! worker's merged rows (`fanout.rs`: one contiguous run of synapses per
+//! source neuron over all the worker's cores, the same saturating adds in
+//! the same per-core order as `process_fixed_synapses`); cores with STDP or
+//! free-energy rows walk their own rows (`add_fixed_row`, `plastic.rs`,
+//! `fep.rs`). [`Emulator::new_reference`] runs the kernel's
 //! straightforward implementation instead, on one thread: the oracle the fast
 //! path is tested against (`tests/fast_path.rs`).
 
