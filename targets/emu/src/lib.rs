@@ -99,9 +99,12 @@ pub struct Emulator {
     learning: bool,
     /// Run the reference path (see [`Emulator::new_reference`]).
     reference: bool,
-    /// Events and saturations of the merged delivery of earlier runs
-    /// (the workers' [`fanout::Fanout`]s count them, not the cores).
-    merged_counters: Counters,
+    /// The worker of each core (fixed when the program is loaded).
+    assignment: Vec<usize>,
+    /// Per worker, its cores' merged static rows and ring buffers, built
+    /// when the program is loaded; they also count the events and
+    /// saturations of merged delivery (the cores do not).
+    fanouts: Vec<fanout::Fanout>,
 }
 
 impl Emulator {
@@ -129,7 +132,28 @@ impl Emulator {
             i.dedup();
         }
         let learning = cores.iter().any(|c| c.has_learning());
-        Ok(Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false, merged_counters: Counters::default() })
+        let mut emu = Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false, assignment: Vec::new(), fanouts: Vec::new() };
+        emu.plan();
+        Ok(emu)
+    }
+
+    /// Splits the cores over the workers and merges each worker's static
+    /// rows (none on the reference path).
+    fn plan(&mut self) {
+        let n = self.cores.len();
+        let workers = if self.reference { 1 } else { self.threads.min(n).max(1) };
+        let costs: Vec<u64> = self.cores.iter().map(CoreState::cost).collect();
+        self.assignment = workers::assign(&costs, workers);
+        self.fanouts = workers::members(&self.assignment, workers)
+            .iter()
+            .map(|ids| {
+                if self.reference {
+                    return fanout::Fanout::default();
+                }
+                let cores: Vec<&CoreState> = ids.iter().map(|&c| &self.cores[c]).collect();
+                fanout::Fanout::build(&cores, ids, &self.inputs, n)
+            })
+            .collect();
     }
 
     /// The same program on the reference path: SpiNNaker cores stepped by the
@@ -142,6 +166,7 @@ impl Emulator {
             c.use_reference_path();
         }
         emu.reference = true;
+        emu.plan();
         Ok(emu)
     }
 
@@ -168,21 +193,8 @@ impl Emulator {
         // Weight recordings sampled during the run (every_n_steps > 0).
         let mut weight_samples: Vec<(usize, Vec<WeightRecord>)> =
             self.program.manifest.recordings.iter().enumerate().filter(|(_, r)| r.kind == "weights" && r.every_n_steps > 0).map(|(i, _)| (i, Vec::new())).collect();
-        let workers = if self.reference { 1 } else { self.threads.min(n).max(1) };
-        let costs: Vec<u64> = self.cores.iter().map(CoreState::cost).collect();
-        let assignment = workers::assign(&costs, workers);
+        let workers = self.fanouts.len();
         let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
-        // Each worker's static rows, merged by source neuron (none on the reference path).
-        let mut fanouts: Vec<fanout::Fanout> = workers::members(&assignment, workers)
-            .iter()
-            .map(|ids| {
-                if self.reference {
-                    return fanout::Fanout::default();
-                }
-                let cores: Vec<&CoreState> = ids.iter().map(|&c| &self.cores[c]).collect();
-                fanout::Fanout::build(&cores, ids, &self.inputs, n)
-            })
-            .collect();
         // Every core's spikes of the previous step.
         let mut spikes: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut first = 1u32;
@@ -199,9 +211,9 @@ impl Emulator {
                 .min(n_steps as u64) as u32;
             let seg = workers::Segment { inputs: &self.inputs, learning: self.learning, first, last };
             if workers == 1 {
-                workers::run_serial(&mut self.cores, &mut self.recorders, &mut fanouts[0], &seg, &mut spikes, &mut progress);
+                workers::run_serial(&mut self.cores, &mut self.recorders, &mut self.fanouts[0], &seg, &mut spikes, &mut progress);
             } else {
-                workers::run_parallel(&mut self.cores, &mut self.recorders, &assignment, &mut fanouts, &capacity, &seg, &mut spikes, &mut progress)
+                workers::run_parallel(&mut self.cores, &mut self.recorders, &self.assignment, &mut self.fanouts, &capacity, &seg, &mut spikes, &mut progress)
                     .map_err(|e| EmuError::Threads { threads: workers, message: e.to_string() })?;
             }
             for (r, samples) in weight_samples.iter_mut() {
@@ -212,14 +224,8 @@ impl Emulator {
             }
             first = last + 1;
         }
-        for f in &fanouts {
-            let k = f.counters();
-            self.merged_counters.synaptic_events += k.synaptic_events;
-            self.merged_counters.ring_buffer_saturations += k.ring_buffer_saturations;
-        }
-        let mut counters = self.merged_counters.clone();
-        for c in &self.cores {
-            let k = c.counters();
+        let mut counters = Counters::default();
+        for k in self.cores.iter().map(CoreState::counters).chain(self.fanouts.iter().map(fanout::Fanout::counters)) {
             counters.synaptic_events += k.synaptic_events;
             counters.ring_buffer_saturations += k.ring_buffer_saturations;
             counters.spikes += k.spikes;
