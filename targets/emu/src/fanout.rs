@@ -23,17 +23,18 @@
 //! included, with the reference path).
 //!
 //! Merged are the cores whose arriving spikes touch nothing but static rows
-//! (SpiNNaker fast-path cores without STDP or free-energy rows) and whose
-//! ring-buffer layout is the worker's first such core's; the others keep
-//! per-core delivery.
+//! (SpiNNaker fast-path cores without STDP or free-energy rows), in one
+//! group per ring-buffer layout (the key's bit fields depend on it); the
+//! others keep per-core delivery.
 
 use crate::core::CoreState;
 use crate::Counters;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 
-/// The merged static rows and the ring buffers of a worker's cores.
+/// The merged static rows and ring buffers of a worker's cores that share
+/// one ring-buffer layout.
 #[derive(Debug, Default)]
-pub struct Fanout {
+struct Group {
     /// The layout every merged core shares.
     layout: Option<RingBufferLayout>,
     /// Per slot (position in the worker's core list): its place among the
@@ -55,13 +56,10 @@ pub struct Fanout {
     saturations: u64,
 }
 
-impl Fanout {
-    /// Merges the static rows of `cores` (a worker's cores, in slot order;
-    /// `ids[k]` is the global index of slot `k`) for the source cores each
-    /// receives from (`inputs`, by global index).
-    pub fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize) -> Fanout {
-        let layout = cores.iter().find_map(|c| c.static_rows_mergeable());
-        let Some(layout) = layout else { return Fanout::default() };
+impl Group {
+    /// Merges the static rows of the mergeable `cores` with ring-buffer
+    /// layout `layout` (see [`Fanout::build`]).
+    fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize, layout: RingBufferLayout) -> Group {
         let bits = layout.len().trailing_zeros();
         let mut place = vec![None; cores.len()];
         let mut n_places = 0u32;
@@ -84,7 +82,7 @@ impl Fanout {
             }
         }
         let mask = (layout.len() - 1) as u32;
-        let mut f = Fanout {
+        let mut f = Group {
             layout: Some(layout),
             sources: vec![None; n_cores],
             neuron_start: vec![0],
@@ -112,18 +110,14 @@ impl Fanout {
         f
     }
 
-    /// The ring buffer of slot `k`, if merged: its static rows are
-    /// delivered by [`Fanout::deliver`] (its per-core receive must skip
-    /// them) and it steps on this buffer.
     #[inline]
-    pub fn ring(&mut self, k: usize) -> Option<&mut [u16]> {
+    fn ring(&mut self, k: usize) -> Option<&mut [u16]> {
         let p = (*self.place.get(k)?)? as usize;
         let len = self.layout?.len();
         Some(&mut self.buffers[p * len..(p + 1) * len])
     }
 
-    /// Takes the merged cores' ring buffers in (before a segment of steps).
-    pub fn load(&mut self, cores: &[&mut CoreState]) {
+    fn load(&mut self, cores: &[&mut CoreState]) {
         let Some(layout) = self.layout else { return };
         for (k, c) in cores.iter().enumerate() {
             if let (Some(Some(p)), Some(b)) = (self.place.get(k), c.spinnaker_buffer()) {
@@ -133,8 +127,7 @@ impl Fanout {
         }
     }
 
-    /// Gives the ring buffers back to the cores (after a segment of steps).
-    pub fn store(&self, cores: &mut [&mut CoreState]) {
+    fn store(&self, cores: &mut [&mut CoreState]) {
         let Some(layout) = self.layout else { return };
         for (k, c) in cores.iter_mut().enumerate() {
             if let (Some(Some(p)), Some(b)) = (self.place.get(k), c.spinnaker_buffer_mut()) {
@@ -144,15 +137,7 @@ impl Fanout {
         }
     }
 
-    /// The synaptic events and ring-buffer saturations of merged delivery.
-    pub fn counters(&self) -> Counters {
-        Counters { synaptic_events: self.events, ring_buffer_saturations: self.saturations, spikes: 0 }
-    }
-
-    /// Delivers the spikes every core emitted in step `t − 1` (`prev`, by
-    /// global core index) to the merged ring buffers: `add_fixed_row`'s
-    /// index and saturating add, per key.
-    pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
+    fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
         let Some(layout) = self.layout else { return };
         let mask = (layout.len() - 1) as u32;
         let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
@@ -194,6 +179,76 @@ impl Fanout {
         }
         self.saturations += saturated;
         self.events += events;
+    }
+}
+
+/// The merged static rows and the ring buffers of a worker's cores: one
+/// [`Group`] per ring-buffer layout (a population's last core is usually
+/// smaller, so its neuron field is narrower).
+#[derive(Debug, Default)]
+pub struct Fanout {
+    groups: Vec<Group>,
+    /// Per slot: its group, if merged.
+    group_of: Vec<Option<usize>>,
+}
+
+impl Fanout {
+    /// Merges the static rows of `cores` (a worker's cores, in slot order;
+    /// `ids[k]` is the global index of slot `k`) for the source cores each
+    /// receives from (`inputs`, by global index).
+    pub fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize) -> Fanout {
+        let mut layouts: Vec<RingBufferLayout> = Vec::new();
+        for l in cores.iter().filter_map(|c| c.static_rows_mergeable()) {
+            if !layouts.contains(&l) {
+                layouts.push(l);
+            }
+        }
+        let groups: Vec<Group> = layouts.iter().map(|&l| Group::build(cores, ids, inputs, n_cores, l)).collect();
+        let group_of = (0..cores.len()).map(|k| groups.iter().position(|g| matches!(g.place.get(k), Some(Some(_))))).collect();
+        Fanout { groups, group_of }
+    }
+
+    /// The ring buffer of slot `k`, if merged: its static rows are
+    /// delivered by [`Fanout::deliver`] (its per-core receive must skip
+    /// them) and it steps on this buffer.
+    #[inline]
+    pub fn ring(&mut self, k: usize) -> Option<&mut [u16]> {
+        let g = (*self.group_of.get(k)?)?;
+        self.groups[g].ring(k)
+    }
+
+    /// Takes the merged cores' ring buffers in (before a segment of steps).
+    pub fn load(&mut self, cores: &[&mut CoreState]) {
+        for g in &mut self.groups {
+            g.load(cores);
+        }
+    }
+
+    /// Gives the ring buffers back to the cores (after a segment of steps).
+    pub fn store(&self, cores: &mut [&mut CoreState]) {
+        for g in &self.groups {
+            g.store(cores);
+        }
+    }
+
+    /// The synaptic events and ring-buffer saturations of merged delivery.
+    pub fn counters(&self) -> Counters {
+        let mut c = Counters::default();
+        for g in &self.groups {
+            c.synaptic_events += g.events;
+            c.ring_buffer_saturations += g.saturations;
+        }
+        c
+    }
+
+    /// Delivers the spikes every core emitted in step `t − 1` (`prev`, by
+    /// global core index) to the merged ring buffers: `add_fixed_row`'s
+    /// index and saturating add, per key. (Groups hold disjoint cores, so
+    /// each core still sees its spikes in order.)
+    pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
+        for g in &mut self.groups {
+            g.deliver(prev, t);
+        }
     }
 }
 
