@@ -139,6 +139,7 @@ pub fn compile_with_profile(net: &ir::Network, opts: &CompileOptions, stimuli: &
             return Err(d);
         }
     };
+    shared_rows(net, opts.profile, &mut d);
     if opts.max_neurons_per_core == 0 || opts.max_neurons_per_core > kp::MAX_NEURONS_PER_CORE {
         d.push(Diagnostic::error("L002", "compile options", "max_neurons_per_core", format!("found {}; expected 1..={}", opts.max_neurons_per_core, kp::MAX_NEURONS_PER_CORE)));
         return Err(d);
@@ -607,6 +608,39 @@ fn weight_scale(q: &Quant, exp: &Expanded, k: usize) -> f64 {
             1.0 / spikeforge_kernel::spinnaker::host::weight_scale(shift, 1.0)
         }
         Quant::Loihi(_) => 1.0,
+    }
+}
+
+/// L013: a weight recording of a projection whose synapses share synaptic
+/// rows with another projection's (the same pre and post populations, the
+/// same receptor on SpiNNaker, both static or both plastic). The rows hold
+/// synapses, not projections, so the two cannot be read back apart: the
+/// recording would silently hold both.
+fn shared_rows(net: &ir::Network, profile: TargetProfile, d: &mut Diagnostics) {
+    use ir::recording::What;
+    for r in &net.recordings {
+        let Some(What::Weights(w)) = &r.what else { continue };
+        let Some(p) = net.projections.iter().find(|p| p.name == w.projection) else { continue };
+        let plastic = !p.plasticity.is_empty();
+        // Lava-style plastic projections keep their weights per projection.
+        if plastic && profile == TargetProfile::Loihi {
+            continue;
+        }
+        let other = net.projections.iter().find(|q| {
+            q.name != p.name && q.pre == p.pre && q.post == p.post && q.plasticity.is_empty() != plastic && (profile == TargetProfile::Loihi || q.receptor == p.receptor)
+        });
+        if let Some(q) = other {
+            let same = if profile == TargetProfile::Loihi { "pre and post populations" } else { "pre and post populations and receptor" };
+            d.push(
+                Diagnostic::error(
+                    "L013",
+                    format!("weight recording of '{}'", p.name),
+                    "projection",
+                    format!("projection '{}' has the same {same}, so their synapses share synaptic rows and the weights of '{}' cannot be read back on their own", q.name, p.name),
+                )
+                .with_hint("merge the two projections into one (e.g. a from_list connector), or record neither's weights"),
+            );
+        }
     }
 }
 

@@ -98,3 +98,24 @@ fn core_image_parser_rejects_malformed_images() {
         }
     }
 }
+
+/// Two projections that share synaptic rows (same pre, post and receptor)
+/// cannot be read back apart: a weight recording of one is refused with
+/// L013 instead of silently holding both; a different receptor is fine on
+/// SpiNNaker (the rows keep the synapse type).
+#[test]
+fn weight_recording_of_projections_sharing_rows_is_refused() {
+    let text = |receptor: &str| {
+        format!(
+            "spikeforge: 1\nname: shared\ndt_ms: 1.0\nduration_ms: 10\npopulations:\n  - name: a\n    size: 4\n    spike_source_poisson: {{rate_hz: 10}}\n  - name: b\n    size: 4\n    if_curr_exp: {{tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -50, tau_refrac_ms: 2, tau_syn_e_ms: 5, tau_syn_i_ms: 5}}\nprojections:\n  - {{name: p1, pre: a, post: b, connector: one_to_one, weight: 0.5, delay_ms: 1}}\n  - {{name: p2, pre: a, post: b, receptor: {receptor}, connector: all_to_all, weight: 0.1, delay_ms: 2}}\nrecord:\n  - weights: {{projection: p1}}\n"
+        )
+    };
+    let opts = |profile| CompileOptions { profile, max_neurons_per_core: 256, n_steps: 10 };
+    let net = yaml::parse(&text("excitatory"), "shared.yaml").unwrap();
+    let d = compile(&net, &opts(TargetProfile::Spinnaker)).err().expect("L013");
+    let e = d.errors().find(|e| e.code == "L013").expect("L013");
+    assert!(e.message.contains("projection 'p2' has the same pre and post populations and receptor"), "{}", e.message);
+    assert_eq!(e.field, "projection");
+    let net = yaml::parse(&text("inhibitory"), "shared.yaml").unwrap();
+    compile(&net, &opts(TargetProfile::Spinnaker)).unwrap();
+}
