@@ -317,7 +317,7 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
             compile_network(path, compile_args, run.steps, format)?.1
         };
         let steps = run.steps.unwrap_or(program.manifest.default_steps);
-        let mut emu = spikeforge_emu::Emulator::new(program, run.threads).map_err(|e| {
+        let mut emu = spikeforge_emu::Emulator::with_max_threads(program, run.threads).map_err(|e| {
             print_diagnostics(&Diagnostics(vec![spikeforge_compiler::diag::Diagnostic::error("P002", format!("file '{}'", path.display()), "", e.to_string())]), format);
             Failure::User
         })?;
@@ -334,13 +334,14 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
                 Failure::User
             })?;
         bar.finish();
-        (result, Some((counters, loop_start.elapsed())), Vec::new())
+        (result, Some((counters, loop_start.elapsed(), emu.workers())), Vec::new())
     };
     let wall = started.elapsed();
     if let Some(dir) = &run.output {
         result.write_dir(dir).with_context(|| format!("writing {}", dir.display()))?;
         let mut timing = serde_json::json!({"wall_s": wall.as_secs_f64(), "threads": run.threads, "backend": result.backend});
-        if let Some((c, loop_time)) = &counters {
+        if let Some((c, loop_time, workers)) = &counters {
+            timing["workers"] = serde_json::json!(workers);
             timing["loop_s"] = serde_json::json!(loop_time.as_secs_f64());
             timing["synaptic_events"] = serde_json::json!(c.synaptic_events);
             timing["synaptic_events_per_s"] = serde_json::json!(c.synaptic_events as f64 / loop_time.as_secs_f64().max(1e-12));
@@ -353,13 +354,14 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
                 eprintln!("note: {n}");
             }
             print!("{}", result.summary_text());
-            if let Some((c, loop_time)) = &counters {
+            if let Some((c, loop_time, workers)) = &counters {
+                let fewer = if *workers < run.threads { format!(" of {} allowed: the network is too small to split further", run.threads) } else { String::new() };
                 println!(
-                    "{} synaptic events in {:.3} s ({:.1} M events/s, {} thread(s)); {} ring-buffer saturations",
+                    "{} synaptic events in {:.3} s ({:.1} M events/s, {} thread(s){fewer}); {} ring-buffer saturations",
                     c.synaptic_events,
                     loop_time.as_secs_f64(),
                     c.synaptic_events as f64 / loop_time.as_secs_f64().max(1e-12) / 1e6,
-                    run.threads,
+                    workers,
                     c.ring_buffer_saturations
                 );
             }

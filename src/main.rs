@@ -84,7 +84,8 @@ enum Command {
         /// Steps to run (default: the network's duration).
         #[arg(long)]
         steps: Option<u32>,
-        /// Worker threads of the emulator (the output does not depend on it).
+        /// Worker threads of the emulator, at most (a network too small to
+        /// split runs on fewer; the output does not depend on it).
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Run the float64 reference semantics instead of the fixed-point emulator.

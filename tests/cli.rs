@@ -146,9 +146,12 @@ fn usage_errors_exit_1_and_help_exits_0() {
 fn run_output_is_identical_for_one_and_two_threads() {
     let dir1 = scratch("run-t1");
     let dir2 = scratch("run-t2");
+    // CUBA is large enough for two workers (smaller networks run on one).
     for (t, d) in [("1", &dir1), ("2", &dir2)] {
-        let o = spikeforge(&["run", "examples/ei_triplet.yaml", "--steps", "300", "--threads", t, "-o", d.to_str().unwrap()]);
+        let o = spikeforge(&["run", "examples/cuba.yaml", "--steps", "300", "--threads", t, "-o", d.to_str().unwrap()]);
         assert!(o.status.success(), "{}", text(&o.stderr));
+        let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("timing.json")).unwrap()).unwrap();
+        assert_eq!(timing["workers"], serde_json::json!(t.parse::<u32>().unwrap()), "{timing}");
     }
     // Every file but timing.json is byte-identical.
     let mut files = Vec::new();

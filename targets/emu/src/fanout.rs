@@ -166,15 +166,8 @@ impl Group {
                 }
                 let k = (first + i) as usize;
                 let (a, b) = (self.neuron_start[k] as usize, self.neuron_start[k + 1] as usize);
-                let (keys, weights) = (&self.keys[a..b], &self.weights[a..b]);
-                for (&key, &w) in keys.iter().zip(weights) {
-                    let index = ((key & !mask) | (key.wrapping_add(masked_time) & mask)) as usize;
-                    // At most 0xFFFF + 0xFFFF: bit 16 is set exactly when the add saturates.
-                    let sum = buffers[index] as u32 + w as u32;
-                    buffers[index] = sum.min(0xFFFF) as u16;
-                    saturated += (sum >> 16) as u64;
-                }
-                events += keys.len() as u64;
+                saturated += add_run(buffers, &self.keys[a..b], &self.weights[a..b], mask, masked_time) as u64;
+                events += (b - a) as u64;
             }
         }
         self.saturations += saturated;
@@ -250,6 +243,22 @@ impl Fanout {
             g.deliver(prev, t);
         }
     }
+}
+
+/// One source neuron's run of synapses: `add_fixed_row`'s index (within
+/// the key's place) and saturating add. Returns the number of saturated
+/// adds. (Its own function, so the loop keeps its operands in registers.)
+#[inline(never)]
+fn add_run(buffers: &mut [u16], keys: &[u32], weights: &[u16], mask: u32, masked_time: u32) -> u32 {
+    let mut saturated = 0;
+    for (&key, &w) in keys.iter().zip(weights) {
+        let index = ((key & !mask) | (key.wrapping_add(masked_time) & mask)) as usize;
+        // At most 0xFFFF + 0xFFFF: bit 16 is set exactly when the add saturates.
+        let sum = buffers[index] as u32 + w as u32;
+        buffers[index] = sum.min(0xFFFF) as u16;
+        saturated += sum >> 16;
+    }
+    saturated
 }
 
 /// A hint to load the cache line holding `x` (no effect on results).

@@ -76,6 +76,12 @@ pub enum EmuError {
     Threads { threads: usize, message: String },
 }
 
+/// The least work per step (in [`CoreState::cost`] units: about one per
+/// neuron, one per 64 synapses) that [`Emulator::with_max_threads`] gives a
+/// worker: about a microsecond, several times the cost of the barrier the
+/// workers meet at every step.
+pub const MIN_WORK_PER_WORKER: u64 = 1024;
+
 /// Counters of one run, summed over cores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -135,6 +141,26 @@ impl Emulator {
         let mut emu = Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false, assignment: Vec::new(), fanouts: Vec::new() };
         emu.plan();
         Ok(emu)
+    }
+
+    /// Loads the program for at most `max_threads` workers: a network with
+    /// less than [`MIN_WORK_PER_WORKER`] of work per step for each worker
+    /// runs on fewer (a one-neuron network gains nothing from a second
+    /// worker and loses a barrier per step). The output does not depend on
+    /// the count; [`Emulator::workers`] tells it.
+    pub fn with_max_threads(program: MachineProgram, max_threads: usize) -> Result<Emulator, EmuError> {
+        let mut emu = Emulator::new(program, 1)?;
+        let work: u64 = emu.cores.iter().map(CoreState::cost).sum();
+        emu.threads = max_threads.clamp(1, (work / MIN_WORK_PER_WORKER).max(1) as usize);
+        if emu.threads > 1 {
+            emu.plan();
+        }
+        Ok(emu)
+    }
+
+    /// The number of workers a run uses.
+    pub fn workers(&self) -> usize {
+        self.fanouts.len()
     }
 
     /// Splits the cores over the workers and merges each worker's static

@@ -335,7 +335,7 @@ fn closed_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &V
     let compiled = lower::compile(&inet, &copts).map_err(|d| VerifyError::Network(format!("compile: {}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "))))?;
     let emu_err = |e: spikeforge_emu::EmuError| VerifyError::Network(format!("emulator: {e}"));
     let initial = spikeforge_emu::Emulator::new(compiled.program.clone(), 1).map_err(emu_err)?.run(0, |_| {}).map_err(emu_err)?.0;
-    let (fixed, _) = spikeforge_emu::Emulator::new(compiled.program, opts.threads).map_err(emu_err)?.run(n_steps, |_| {}).map_err(emu_err)?;
+    let (fixed, _) = spikeforge_emu::Emulator::with_max_threads(compiled.program, opts.threads).map_err(emu_err)?.run(n_steps, |_| {}).map_err(emu_err)?;
     let mut float = reference_run(&inet, &exp, n_steps, PlasticityPolicy::Simulate)?;
     // Did the emulator learn? A plastic projection whose fixed weights did not
     // move while the float ones did runs static on the emulator.
