@@ -76,40 +76,68 @@ impl Drop for PoisonOnPanic<'_> {
     }
 }
 
-/// One spike list.
-struct Slot {
-    len: AtomicU32,
-    ids: Box<[AtomicU32]>,
-}
+/// Sixteen spike counts on one cache line of their own.
+#[repr(align(64))]
+struct CountLine([AtomicU32; 16]);
 
 /// Every core's spike list of the last two steps, written by the core's
 /// worker and read by all after the barrier (plain loads and stores; the
 /// barrier orders them).
+///
+/// The counts are what every worker reads for every core in every step, so
+/// they sit on cache lines per worker (a worker's cores side by side, no
+/// line shared between workers): a reader touches one line per worker, not
+/// one per core, and writers never contend for a line. The ids are read only
+/// for cores that spiked.
 pub struct SpikeBoard {
-    slots: Vec<[Slot; 2]>,
+    /// Per core: its count line and lane, and its ids for parity 0 and 1.
+    place: Vec<(usize, usize)>,
+    counts: [Vec<CountLine>; 2],
+    ids: Vec<[Box<[AtomicU32]>; 2]>,
 }
 
 impl SpikeBoard {
-    /// `capacity[c]`: the most spikes core `c` can emit in a step (its neurons).
-    pub fn new(capacity: &[usize]) -> SpikeBoard {
-        let slot = |n: usize| Slot { len: AtomicU32::new(0), ids: (0..n).map(|_| AtomicU32::new(0)).collect() };
-        SpikeBoard { slots: capacity.iter().map(|&n| [slot(n), slot(n)]).collect() }
+    /// `capacity[c]`: the most spikes core `c` can emit in a step (its
+    /// neurons); `assignment[c]`: its worker.
+    pub fn new(capacity: &[usize], assignment: &[usize]) -> SpikeBoard {
+        let workers = assignment.iter().max().map_or(0, |&w| w + 1);
+        let mut lanes_used = vec![0usize; workers];
+        let mut place_in_worker = Vec::with_capacity(assignment.len());
+        for &w in assignment {
+            place_in_worker.push((w, lanes_used[w]));
+            lanes_used[w] += 1;
+        }
+        // Each worker's lines start after the previous worker's.
+        let mut first_line = vec![0usize; workers + 1];
+        for w in 0..workers {
+            first_line[w + 1] = first_line[w] + lanes_used[w].div_ceil(16);
+        }
+        let place = place_in_worker.iter().map(|&(w, i)| (first_line[w] + i / 16, i % 16)).collect();
+        let lines = || (0..first_line[workers]).map(|_| CountLine(std::array::from_fn(|_| AtomicU32::new(0)))).collect();
+        let ids = |n: usize| (0..n).map(|_| AtomicU32::new(0)).collect();
+        SpikeBoard { place, counts: [lines(), lines()], ids: capacity.iter().map(|&n| [ids(n), ids(n)]).collect() }
+    }
+
+    fn count(&self, core: usize, t: u32) -> &AtomicU32 {
+        let (line, lane) = self.place[core];
+        &self.counts[(t & 1) as usize][line].0[lane]
     }
 
     fn publish(&self, core: usize, t: u32, spikes: &[u32]) {
-        let s = &self.slots[core][(t & 1) as usize];
-        assert!(spikes.len() <= s.ids.len(), "core {core} emitted {} spikes, more than its {} neurons", spikes.len(), s.ids.len());
-        for (d, &x) in s.ids.iter().zip(spikes) {
+        let ids = &self.ids[core][(t & 1) as usize];
+        assert!(spikes.len() <= ids.len(), "core {core} emitted {} spikes, more than its {} neurons", spikes.len(), ids.len());
+        for (d, &x) in ids.iter().zip(spikes) {
             d.store(x, Ordering::Relaxed);
         }
-        s.len.store(spikes.len() as u32, Ordering::Relaxed);
+        self.count(core, t).store(spikes.len() as u32, Ordering::Relaxed);
     }
 
     fn read(&self, core: usize, t: u32, into: &mut Vec<u32>) {
-        let s = &self.slots[core][(t & 1) as usize];
-        let n = s.len.load(Ordering::Relaxed) as usize;
+        let n = self.count(core, t).load(Ordering::Relaxed) as usize;
         into.clear();
-        into.extend(s.ids[..n].iter().map(|x| x.load(Ordering::Relaxed)));
+        if n > 0 {
+            into.extend(self.ids[core][(t & 1) as usize][..n].iter().map(|x| x.load(Ordering::Relaxed)));
+        }
     }
 }
 
@@ -212,7 +240,7 @@ pub fn run_parallel(
     progress: &mut dyn FnMut(u32),
 ) -> Result<(), std::io::Error> {
     let workers = fanouts.len();
-    let board = SpikeBoard::new(capacity);
+    let board = SpikeBoard::new(capacity, assignment);
     let barrier = SpinBarrier::new(workers);
     let mut parts: Vec<Part<'_>> = (0..workers).map(|_| Part { ids: Vec::new(), cores: Vec::new(), recorders: Vec::new() }).collect();
     for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
