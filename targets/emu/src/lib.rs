@@ -114,8 +114,17 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Loads every core image and initialises the cores as the chip would.
+    /// Loads every core image and initialises the cores as the chip would,
+    /// for `threads` workers.
     pub fn new(program: MachineProgram, threads: usize) -> Result<Emulator, EmuError> {
+        let mut emu = Emulator::load(program)?;
+        emu.threads = threads.max(1);
+        emu.plan();
+        Ok(emu)
+    }
+
+    /// The cores and routes of `program`, not yet split over workers.
+    fn load(program: MachineProgram) -> Result<Emulator, EmuError> {
         let mut cores = Vec::with_capacity(program.images.len());
         let mut recorders = Vec::with_capacity(program.images.len());
         for (c, words) in program.images.iter().enumerate() {
@@ -138,9 +147,7 @@ impl Emulator {
             i.dedup();
         }
         let learning = cores.iter().any(|c| c.has_learning());
-        let mut emu = Emulator { program, cores, recorders, inputs, threads: threads.max(1), learning, reference: false, assignment: Vec::new(), fanouts: Vec::new() };
-        emu.plan();
-        Ok(emu)
+        Ok(Emulator { program, cores, recorders, inputs, threads: 1, learning, reference: false, assignment: Vec::new(), fanouts: Vec::new() })
     }
 
     /// Loads the program for at most `max_threads` workers: a network with
@@ -149,12 +156,10 @@ impl Emulator {
     /// worker and loses a barrier per step). The output does not depend on
     /// the count; [`Emulator::workers`] tells it.
     pub fn with_max_threads(program: MachineProgram, max_threads: usize) -> Result<Emulator, EmuError> {
-        let mut emu = Emulator::new(program, 1)?;
+        let mut emu = Emulator::load(program)?;
         let work: u64 = emu.cores.iter().map(CoreState::cost).sum();
         emu.threads = max_threads.clamp(1, (work / MIN_WORK_PER_WORKER).max(1) as usize);
-        if emu.threads > 1 {
-            emu.plan();
-        }
+        emu.plan();
         Ok(emu)
     }
 
@@ -187,7 +192,7 @@ impl Emulator {
     /// layout, every core in turn on the calling thread. Slow; it is the
     /// oracle the fast path is compared with, and gives the same output.
     pub fn new_reference(program: MachineProgram) -> Result<Emulator, EmuError> {
-        let mut emu = Emulator::new(program, 1)?;
+        let mut emu = Emulator::load(program)?;
         for c in &mut emu.cores {
             c.use_reference_path();
         }
