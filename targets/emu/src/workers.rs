@@ -4,9 +4,11 @@
 //! Each worker owns a fixed set of cores for a whole segment of steps (see
 //! [`assign`]) and, in every step `t`:
 //!
-//! 1. steps its cores (receive the spikes of `t − 1` from its local copy,
-//!    update, record) and publishes each core's spikes of `t` on the shared
-//!    [`SpikeBoard`] (slot parity `t & 1`);
+//! 1. delivers the spikes of `t − 1` (its local copy) through its
+//!    [`Fanout`] to the cores whose rows it merges, then steps its cores
+//!    (the others receive the spikes themselves; update, record) and
+//!    publishes each core's spikes of `t` on the shared [`SpikeBoard`]
+//!    (slot parity `t & 1`);
 //! 2. waits at the barrier;
 //! 3. copies every core's spikes of `t` from the board into its local copy
 //!    (the input of step `t + 1`) and runs the learning pass of its cores.
