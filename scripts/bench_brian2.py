@@ -23,15 +23,36 @@ network in Brian2's C++ standalone device:
 * delays: the emulator applies a spike of step t to the update of step
   t + d; Brian2 with delay 0 applies a spike of step t to the update of
   step t + 1, so the Brian2 delay is (d - 1) dt;
-* spike sources: SpikeGeneratorGroup with the exported trains.
+* spike sources: SpikeGeneratorGroup with the exported trains;
+* plastic projections (pair STDP, all-to-all pairing; `plasticity` in the
+  exported network.json): the standard Brian2 formulation with traces per
+  synapse, decayed exactly between events ("event-driven"):
+      additive:  apre += A+ ; w = clip(w + apost, w_min, w_max)  (on_pre)
+                 apost -= A- ; w = clip(w + apre, w_min, w_max)  (on_post)
+      multiplicative: unit traces r, o and (w_max - w) A+ r, (w - w_min) A- o,
+  then `I_e_post += w` in on_pre (the delivered weight includes this pre
+  spike's depression, as on the core). Timing as the emulator's: a pre spike
+  is a pre event when it is emitted and its current arrives d steps later; a
+  post spike reaches the synapse d steps after it is emitted (the delay is
+  dendritic, sPyNNaker's backprop_delay); a post and a pre event on the same
+  step are post first. With the pre pathway delayed by (d - 1) dt (as above,
+  so the current arrives on the emulator's step) the post pathway is delayed
+  by (2 d - 1) dt and ordered before the pre pathway. Weight recordings of the
+  IR (every N steps) become a StateMonitor of w every N dt, so both sides
+  record the same samples.
 
 Brian2's loop time is its own timer around Network::run
 (`device._last_run_time`, CPU time of the one thread when OpenMP is off,
 the standard used in /work/shared/reference/benchmarks/bench_brian2.py);
 the code generation and g++ build are excluded. Synaptic events are counted
-exactly: per pre population, spikes x out-degree. Peak memory is the
+exactly: per pre population, spikes x out-degree ("pre events"); for plastic
+projections also "pre+post updates" = pre events + post spikes x plastic
+in-degree, counted as the emulator bench counts them. Peak memory is the
 binary's max RSS (os.wait4 on a separate run). The ratios compare
-the same network, dt and duration in the same run of bench.sh.
+the same network, dt and duration in the same run of bench.sh. For plastic
+networks the final weights (mean, spread, fractions near the bounds) and the
+post spike counts of both sides are put side by side: they agree loosely,
+not bit for bit (fixed point against float64).
 """
 import argparse
 import json
@@ -54,7 +75,7 @@ p.add_argument('--threads', type=int, nargs='*', default=[0],
 args = p.parse_args()
 
 import brian2  # noqa: E402
-from brian2 import (NeuronGroup, Synapses, SpikeGeneratorGroup, SpikeMonitor, Network,  # noqa: E402
+from brian2 import (NeuronGroup, Synapses, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Network,  # noqa: E402
                     set_device, device, prefs, defaultclock, ms, mV, nA, Mohm, second)
 
 
@@ -111,6 +132,10 @@ def build(net, d, outdir, threads):
         monitors.append((name, mon))
         objects.append(mon)
     outdeg = {}
+    indeg = {}  # plastic in-degree per post population
+    synapses = {}
+    weight_mons = {}
+    size = {q['name']: q['size'] for q in net['populations']}
     for proj in net['projections']:
         name = proj['name']
         pre = np.load(os.path.join(d, f'{name}_pre.npy'))
@@ -118,31 +143,132 @@ def build(net, d, outdir, threads):
         weights = np.load(os.path.join(d, f'{name}_weight.npy'))
         delay = np.load(os.path.join(d, f'{name}_delay.npy'))
         target = 'I_i_post' if proj['receptor'] == 'inhibitory' else 'I_e_post'
-        s = Synapses(groups[proj['pre']], groups[proj['post']], 'w : amp', on_pre=f'{target} += w', name=name)
-        s.connect(i=pre, j=post)
-        s.w = weights * nA
-        if np.all(delay == delay[0]):
-            s.delay = (int(delay[0]) - 1) * dt * ms
+        rule = proj.get('plasticity')
+        homogeneous = np.all(delay == delay[0])
+        if rule:
+            model, on_pre, on_post, ns = stdp_model(rule, target)
+            # Pre pathway: pre event when the spike is emitted, current d steps later (as the
+            # static twin: Brian2 delay (d - 1) dt); post pathway: the post spike reaches the
+            # synapse d steps after it is emitted, i.e. (2 d - 1) dt after the pre pathway's frame.
+            s = Synapses(groups[proj['pre']], groups[proj['post']], model, on_pre=on_pre, on_post=on_post,
+                         namespace=ns, name=name,
+                         delay=({'pre': (int(delay[0]) - 1) * dt * ms, 'post': (2 * int(delay[0]) - 1) * dt * ms}
+                                if homogeneous else None))
+            s.connect(i=pre, j=post)
+            s.w = weights * nA
+            if not homogeneous:
+                s.pre.delay = (delay - 1) * dt * ms
+                s.post.delay = (2 * delay - 1) * dt * ms
+            # Same-step post and pre events: post first, as on the core.
+            s.post.order = s.pre.order - 1
+            indeg.setdefault(proj['post'], np.zeros(size[proj['post']], dtype=np.int64))
+            indeg[proj['post']] += np.bincount(post, minlength=size[proj['post']])
+            for r in net.get('recordings', []):
+                if r and r['kind'] == 'weights' and r['projection'] == name and r['every_n_steps'] > 0:
+                    wm = StateMonitor(s, 'w', record=True, dt=r['every_n_steps'] * dt * ms, when='end', name=f'{name}_wmon')
+                    weight_mons[name] = wm
+                    objects.append(wm)
         else:
-            s.delay = (delay - 1) * dt * ms
+            s = Synapses(groups[proj['pre']], groups[proj['post']], 'w : amp', on_pre=f'{target} += w', name=name)
+            s.connect(i=pre, j=post)
+            s.w = weights * nA
+            if homogeneous:
+                s.delay = (int(delay[0]) - 1) * dt * ms
+            else:
+                s.delay = (delay - 1) * dt * ms
+        synapses[name] = (s, rule)
         objects.append(s)
-        n_pre = next(q['size'] for q in net['populations'] if q['name'] == proj['pre'])
-        outdeg.setdefault(proj['pre'], np.zeros(n_pre, dtype=np.int64))
-        outdeg[proj['pre']] += np.bincount(pre, minlength=n_pre)
+        outdeg.setdefault(proj['pre'], np.zeros(size[proj['pre']], dtype=np.int64))
+        outdeg[proj['pre']] += np.bincount(pre, minlength=size[proj['pre']])
     netw = Network(*objects)
     netw.run(net['steps'] * dt * ms)
 
     def count():
+        """Spikes of the neuron groups, pre events and (plastic) post spikes and updates."""
         spikes = 0
         events = 0
+        post_spikes = 0
+        post_updates = 0
         for name, mon in monitors:
             c = np.asarray(mon.count[:]).astype(np.int64)
             if groups[name].__class__.__name__ == 'NeuronGroup':
                 spikes += int(c.sum())
             if name in outdeg:
                 events += int((c * outdeg[name]).sum())
-        return spikes, events
+            if name in indeg:
+                post_spikes += int(c.sum())
+                post_updates += int((c * indeg[name]).sum())
+        out = dict(spikes=spikes, events=events)
+        if indeg:
+            out.update(post_spikes=post_spikes, post_updates=post_updates, pre_post_updates=events + post_updates)
+            weights = {}
+            for name, (s, rule) in synapses.items():
+                if not rule:
+                    continue
+                w = np.asarray(s.w[:] / nA)
+                st = weight_stats(w, rule['w_min'], rule['w_max'])
+                st['step'] = net['steps']
+                if name in weight_mons:
+                    m = weight_mons[name]
+                    wm = np.asarray(m.w / nA)  # (synapses, samples)
+                    steps = np.rint(np.asarray(m.t / ms) / dt).astype(np.int64) + 1
+                    st['mean_by_sample'] = [[int(k), float(v)] for k, v in zip(steps, wm.mean(axis=0))]
+                weights[name] = st
+            out['weights_final'] = weights
+        return out
     return count
+
+
+def stdp_model(rule, target):
+    """Brian2 model, on_pre, on_post and namespace of an exported pair-STDP rule."""
+    if rule.get('kind') != 'pair_stdp' or rule.get('pairing') != 'all_to_all':
+        raise SystemExit(f"bench_brian2: plasticity {rule!r} has no Brian2 twin here "
+                         "(only pair STDP with all-to-all pairing)")
+    ns = dict(tau_plus=rule['tau_plus_ms'] * ms, tau_minus=rule['tau_minus_ms'] * ms,
+              w_min=rule['w_min'] * nA, w_max=rule['w_max'] * nA)
+    if rule['weight_dependence'] == 'additive':
+        ns.update(A_plus=rule['a_plus'] * nA, A_minus=rule['a_minus'] * nA)
+        model = """
+        w : amp
+        dapre/dt = -apre / tau_plus : amp (event-driven)
+        dapost/dt = -apost / tau_minus : amp (event-driven)
+        """
+        on_pre = f"""
+        apre += A_plus
+        w = clip(w + apost, w_min, w_max)
+        {target} += w
+        """
+        on_post = """
+        apost -= A_minus
+        w = clip(w + apre, w_min, w_max)
+        """
+    elif rule['weight_dependence'] == 'multiplicative':
+        ns.update(A_plus=rule['a_plus'], A_minus=rule['a_minus'])
+        model = """
+        w : amp
+        dr/dt = -r / tau_plus : 1 (event-driven)
+        do/dt = -o / tau_minus : 1 (event-driven)
+        """
+        on_pre = f"""
+        r += 1
+        w = clip(w - (w - w_min) * A_minus * o, w_min, w_max)
+        {target} += w
+        """
+        on_post = """
+        o += 1
+        w = clip(w + (w_max - w) * A_plus * r, w_min, w_max)
+        """
+    else:
+        raise SystemExit(f"bench_brian2: weight dependence {rule['weight_dependence']!r} has no Brian2 twin here")
+    return model, on_pre, on_post, ns
+
+
+def weight_stats(w, lo, hi):
+    """As the emulator bench's `weight_stats`: mean, spread, fractions within 10 % of the bounds."""
+    band = 0.1 * (hi - lo)
+    return dict(n=int(w.size), mean=float(w.mean()), sd=float(w.std()), min=float(w.min()), max=float(w.max()),
+                w_min=lo, w_max=hi, frac_within_10pct_of_w_min=float(np.mean(w <= lo + band)),
+                frac_within_10pct_of_w_max=float(np.mean(w >= hi - band)))
 
 
 def max_rss_kb(outdir):
@@ -172,10 +298,14 @@ brian = []
 for (network, dt, dur), case in configs:
     d = os.path.join(args.workdir, 'export', case)
     net = export(case, d)
-    if any(proj.get('plasticity') for proj in net['projections']):
-        # This script builds static networks only; the plastic cases have no Brian2 twin here yet.
-        print(f"brian2: {case} has plastic projections; skipped (no Brian2 twin in this script)", file=sys.stderr)
-        continue
+    # The export must be of the network the emulator ran (examples can change while bench.sh runs).
+    ran = {c.get('network_fnv1a64') for c in ours['cases']
+           if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)}
+    if ran != {net.get('network_fnv1a64')}:
+        raise SystemExit(f"bench_brian2: examples/{net.get('network_file')} changed between the emulator run "
+                         f"(fingerprint {sorted(map(str, ran))}) and the export ({net.get('network_fnv1a64')}); "
+                         "run bench.sh again")
+    plastic = any(proj.get('plasticity') for proj in net['projections'])
     for threads in args.threads:
         outdir = os.path.abspath(os.path.join(args.workdir, f'{network}_dt{dt}_{dur}s_th{threads}'))
         if os.path.exists(outdir):
@@ -189,16 +319,23 @@ for (network, dt, dur), case in configs:
         for _ in range(args.reps):
             device.run(directory=outdir, with_output=False)
             loops.append(device._last_run_time)
-        spikes, events = count()
+        k = count()
+        spikes, events = k['spikes'], k['events']
         rss = max_rss_kb(outdir)
         rec = dict(sim='brian2-' + brian2.__version__, device='cpp_standalone', network=network, dt_ms=dt,
                    duration_s=dur, threads=max(threads, 1), openmp_threads=threads, reps=args.reps,
                    compile_s=compile_s, loop_s=loops, loop_s_median=median(loops), loop_s_min=min(loops),
                    spikes=spikes, synaptic_events=events, events_per_s=events / median(loops),
                    peak_rss_kb=rss, loadavg_before=la0, loadavg_after=loadavg())
+        if plastic:
+            rec.update(pre_events=events, post_spikes=k['post_spikes'], post_updates=k['post_updates'],
+                       pre_post_updates=k['pre_post_updates'],
+                       pre_post_updates_per_s=k['pre_post_updates'] / median(loops),
+                       weights_final=k['weights_final'])
         print(f"brian2 {network} dt {dt} ms {dur} s openmp {threads}: loop {rec['loop_s_median']:.4f} s, "
               f"{events / 1e6:.3f} M events, {spikes} spikes, {rec['events_per_s'] / 1e6:.1f} M events/s, "
-              f"peak {rss} kB", file=sys.stderr, flush=True)
+              + (f"{rec['pre_post_updates_per_s'] / 1e6:.1f} M pre+post updates/s, " if plastic else '')
+              + f"peak {rss} kB", file=sys.stderr, flush=True)
         brian.append(rec)
 
 # Ratios: ours / Brian2 on the same network, dt and duration; our 1-thread
@@ -221,6 +358,20 @@ for c in ours['cases']:
                brian2_events_per_s=b1['events_per_s'], brian2_peak_rss_kb=b1['peak_rss_kb'],
                events_per_s_ratio=c['events_per_s'] / b1['events_per_s'],
                loop_time_ratio=b1['loop_s_median'] / c['loop_s_median'])
+    if c.get('n_plastic_synapses') and 'pre_post_updates' in b1:
+        wo = next(iter((c.get('weights_final') or {}).values()), {})
+        wb = next(iter(b1['weights_final'].values()), {})
+        row.update(ours_pre_events=c['pre_events'], brian2_pre_events=b1['pre_events'],
+                   ours_post_spikes=c['post_spikes'], brian2_post_spikes=b1['post_spikes'],
+                   ours_pre_post_updates=c['pre_post_updates'], brian2_pre_post_updates=b1['pre_post_updates'],
+                   ours_pre_post_updates_per_s=c['pre_post_updates_per_s'],
+                   brian2_pre_post_updates_per_s=b1['pre_post_updates_per_s'],
+                   pre_post_updates_per_s_ratio=(c['pre_post_updates_per_s'] / b1['pre_post_updates_per_s']
+                                                 if c.get('pre_post_updates_per_s') else None),
+                   bytes_per_plastic_synapse=c.get('bytes_per_plastic_synapse'),
+                   ours_weight_mean=wo.get('mean'), brian2_weight_mean=wb.get('mean'),
+                   ours_weight_frac_low_high=[wo.get('frac_within_10pct_of_w_min'), wo.get('frac_within_10pct_of_w_max')],
+                   brian2_weight_frac_low_high=[wb.get('frac_within_10pct_of_w_min'), wb.get('frac_within_10pct_of_w_max')])
     rows.append(row)
 
 print(file=sys.stderr)
@@ -230,6 +381,18 @@ for r in rows:
     print(f"{r['case']:<22} {r['brian2_openmp_threads']:>6} {r['ours_loop_s']:>11.4f} {r['brian2_loop_s']:>9.4f} {r['ours_events_per_s'] / 1e6:>10.1f} "
           f"{r['brian2_events_per_s'] / 1e6:>9.1f} {r['events_per_s_ratio']:>10.2f} {r['ours_spikes']:>11} {r['brian2_spikes']:>9}",
           file=sys.stderr)
+plastic_rows = [r for r in rows if r.get('pre_post_updates_per_s_ratio') is not None]
+if plastic_rows:
+    print(file=sys.stderr)
+    print(f"{'plastic case':<26} {'ours pre':>9} {'B2 pre':>8} {'ratio':>6} {'ours p+p':>9} {'B2 p+p':>8} {'ratio':>6} "
+          f"{'B/syn':>6} {'post spikes ours / B2':>22} {'mean w ours / B2 (nA)':>24}   (M events/s)", file=sys.stderr)
+    for r in plastic_rows:
+        fmt = lambda x: f"{x:.3e}" if x is not None else '-'  # noqa: E731
+        print(f"{r['case']:<26} {r['ours_events_per_s'] / 1e6:>9.1f} {r['brian2_events_per_s'] / 1e6:>8.1f} "
+              f"{r['events_per_s_ratio']:>6.2f} {r['ours_pre_post_updates_per_s'] / 1e6:>9.1f} "
+              f"{r['brian2_pre_post_updates_per_s'] / 1e6:>8.1f} {r['pre_post_updates_per_s_ratio']:>6.2f} "
+              f"{r['bytes_per_plastic_synapse']:>6.2f} {str(r['ours_post_spikes']) + ' / ' + str(r['brian2_post_spikes']):>22} "
+              f"{fmt(r['ours_weight_mean']) + ' / ' + fmt(r['brian2_weight_mean']):>24}", file=sys.stderr)
 for s in ours.get('speedup_1_to_2_threads', []):
     print(f"speed-up 1 -> 2 threads, {s['one_thread']}: {s['speedup']:.2f}", file=sys.stderr)
 

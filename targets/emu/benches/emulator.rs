@@ -21,12 +21,34 @@
 //! for arriving spikes) and spikes; every repetition of a case, and the 1- and
 //! 2-thread runs of one network, must give identical counters.
 //!
+//! Cases with plasticity also report, from the compiled program and the run:
+//! * `pre_events` (= `synaptic_events`) and `pre_post_updates` = pre events +
+//!   post spikes × plastic in-degree of the spiking neuron (the in-degrees are
+//!   read from the control half-words of the compiled plastic rows, the post
+//!   spikes from the run's spike recording), with their rates per loop second;
+//! * `bytes_per_plastic_synapse`: the bytes of every `SpinnakerPlasticMatrix`
+//!   section of the core images (matrix header, block table, row index and
+//!   the rows: size words, per-row pre-event history, weights, control
+//!   half-words) divided by the plastic synapses in them, with a breakdown in
+//!   `plastic_memory` (the post-event histories, one per neuron, and the
+//!   rule/LUT sections are listed there but not included). The emulator keeps
+//!   exactly these row words and row index (`targets/emu/src/plastic.rs`);
+//! * `weights_final`: statistics of the last weight sample of each plastic
+//!   projection (the weights stored after each synapse's last pre spike).
+//!
 //! `--export DIR --case NAME` writes the expanded float network of a case for
 //! a peer simulator (`scripts/bench_brian2.py`): `network.json` (populations
 //! with their model parameters, projections, dt, steps) and `.npy` arrays
 //! (`<pop>_v_init.npy` in mV, `<pop>_spike_i.npy` / `<pop>_spike_step.npy`
 //! for spike sources, `<proj>_pre.npy`, `<proj>_post.npy`, `<proj>_weight.npy`
-//! in nA, `<proj>_delay.npy` in steps).
+//! in nA (initial weights, before quantization), `<proj>_delay.npy` in steps).
+//! A plastic projection's `plasticity` in `network.json` holds the rule's
+//! parameters (pair STDP: pairing, weight dependence, `tau_plus_ms`,
+//! `tau_minus_ms`, `a_plus`, `a_minus`, `w_min`, `w_max` in the IR's units)
+//! and the timing convention; `recordings` lists what the network records.
+//! Case records and exports carry `network_fnv1a64`, a fingerprint of the
+//! network (its IR) they were built from, so that a peer run on an example
+//! that changed in between is detected.
 
 use serde_json::{json, Value};
 use spikeforge_compiler::expand::{self, ExpModel};
@@ -34,9 +56,13 @@ use spikeforge_compiler::ir;
 use spikeforge_compiler::expand::Stimuli;
 use spikeforge_compiler::lower::{compile_with_profile, CompileOptions, ProfileOptions, TargetProfile, DEFAULT_MAX_NEURONS_PER_CORE};
 use spikeforge_compiler::quantize::spinnaker_stdp::PlasticWeightBits;
+use spikeforge_compiler::program::MachineProgram;
 use spikeforge_compiler::yaml;
 use spikeforge_emu::Emulator;
-use spikeforge_results::npy;
+use spikeforge_kernel::program::{CoreImage, PlasticRowLayout, SectionKind, SpinnakerRing, StdpRule, SynapticMatrix};
+use spikeforge_kernel::spinnaker::stdp::PlasticSynapse;
+use spikeforge_results::{npy, RunResult};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -104,8 +130,9 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-/// The network of a case as IR, with dt, duration and sizes overridden.
-fn network_ir(c: &Case) -> Result<ir::Network, String> {
+/// The network of a case as IR, with dt, duration and sizes overridden, and
+/// its [`fingerprint`].
+fn network_ir(c: &Case) -> Result<(ir::Network, String), String> {
     let path = examples_dir().join(c.network.file);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut net = yaml::parse(&text, c.network.file).map_err(|e| format!("{}: {e}", c.network.file))?;
@@ -115,7 +142,16 @@ fn network_ir(c: &Case) -> Result<ir::Network, String> {
         let p = net.populations.iter_mut().find(|p| p.name == pop).ok_or_else(|| format!("no population '{pop}'"))?;
         p.size = size;
     }
-    Ok(net)
+    let print = fingerprint(format!("{net:?}").as_bytes());
+    Ok((net, print))
+}
+
+/// FNV-1a (64 bit), in hex, of the network read from the example (its IR,
+/// so edits of comments do not count): recorded with every case and every
+/// export so that a peer run on a network that changed in between is caught.
+fn fingerprint(bytes: &[u8]) -> String {
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("{h:016x}")
 }
 
 fn n_steps(c: &Case) -> u32 {
@@ -160,9 +196,194 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// The plastic synapses of a compiled program as the cores hold them
+/// (SpiNNaker STDP sections, kinds 16–19), read from the core images.
+#[derive(Debug, Default)]
+struct PlasticMemory {
+    /// Plastic synapses in the rows (their control half-words).
+    synapses: u64,
+    /// Non-empty plastic rows.
+    rows: u64,
+    /// Stored plastic weight width in bits (the rule header's `weight_bits`).
+    weight_bits: u32,
+    /// Bytes of the `SpinnakerPlasticMatrix` sections, everything below included.
+    matrix_section_bytes: u64,
+    /// Matrix header, block table and row index.
+    index_bytes: u64,
+    /// Per row: the plastic-region size word `P` and the counts `F`, `n`.
+    row_count_bytes: u64,
+    /// Per row: the pre-event history and the padding of the plastic region.
+    pre_history_bytes: u64,
+    /// The stored weights (2 or 4 B per synapse).
+    weight_bytes: u64,
+    /// The control half-words, padded to a word per row.
+    control_bytes: u64,
+    /// Static words inside plastic rows (the compiler writes none).
+    fixed_bytes: u64,
+    /// `SpinnakerPostHistories`: one post-event history per neuron.
+    post_history_bytes: u64,
+    /// `SpinnakerStdpRule` and `SpinnakerStdpLuts`, once per core.
+    rule_bytes: u64,
+    /// Plastic in-degree of every neuron, by population.
+    in_degree: BTreeMap<String, Vec<u64>>,
+}
+
+impl PlasticMemory {
+    fn bytes_per_synapse(&self) -> Option<f64> {
+        (self.synapses > 0).then(|| self.matrix_section_bytes as f64 / self.synapses as f64)
+    }
+
+    fn to_json(&self) -> Value {
+        let per = |b: u64| if self.synapses > 0 { json!(b as f64 / self.synapses as f64) } else { Value::Null };
+        json!({
+            "synapses": self.synapses,
+            "rows": self.rows,
+            "weight_bits": self.weight_bits,
+            "matrix_section_bytes": self.matrix_section_bytes,
+            "index_bytes": self.index_bytes,
+            "row_count_bytes": self.row_count_bytes,
+            "pre_history_bytes": self.pre_history_bytes,
+            "weight_bytes": self.weight_bytes,
+            "control_bytes": self.control_bytes,
+            "fixed_bytes": self.fixed_bytes,
+            "post_history_bytes": self.post_history_bytes,
+            "rule_bytes": self.rule_bytes,
+            "bytes_per_synapse": per(self.matrix_section_bytes),
+            "row_bytes_per_synapse": per(self.matrix_section_bytes - self.index_bytes),
+            "bytes_per_synapse_with_post_histories_and_rules": per(self.matrix_section_bytes + self.post_history_bytes + self.rule_bytes),
+        })
+    }
+}
+
+/// Measures the plastic sections of every core image of `program`.
+fn plastic_memory(program: &MachineProgram) -> Result<PlasticMemory, String> {
+    let mut m = PlasticMemory::default();
+    for (c, words) in program.images.iter().enumerate() {
+        let err = |e: &dyn std::fmt::Display| format!("core {c}: {e}");
+        let img = CoreImage::parse(words).map_err(|e| err(&e))?;
+        let Some((sec, _)) = img.section(SectionKind::SpinnakerPlasticMatrix) else { continue };
+        let info = program.manifest.cores.get(c).ok_or_else(|| err(&"not in the manifest"))?;
+        let (rsec, _) = img.section(SectionKind::SpinnakerStdpRule).ok_or_else(|| err(&"plastic matrix without a rule"))?;
+        let rule = StdpRule::parse(rsec).map_err(|e| err(&e))?;
+        let wbytes = u64::from(rule.header.weight_bits / 8);
+        if m.weight_bits != 0 && m.weight_bits != rule.header.weight_bits {
+            return Err(err(&"cores with different plastic weight widths"));
+        }
+        m.weight_bits = rule.header.weight_bits;
+        let ring: &SpinnakerRing = img.single(SectionKind::SpinnakerRing).map_err(|e| err(&e))?;
+        let matrix = SynapticMatrix::parse_as(sec, SectionKind::SpinnakerPlasticMatrix).map_err(|e| err(&e))?;
+        let deg = m.in_degree.entry(info.population.clone()).or_default();
+        let end = (info.first_neuron + info.n_neurons) as usize;
+        if deg.len() < end {
+            deg.resize(end, 0);
+        }
+        let mut row_words = 0u64;
+        for (b, blk) in matrix.blocks.iter().enumerate() {
+            for r in 0..blk.n_sources {
+                let row = matrix.row(b, r);
+                if row.is_empty() {
+                    continue;
+                }
+                let l = PlasticRowLayout::parse(row).map_err(|e| err(&e))?;
+                let n = l.n_plastic as u64;
+                row_words += row.len() as u64;
+                m.rows += 1;
+                m.synapses += n;
+                m.row_count_bytes += 3 * 4;
+                m.weight_bytes += n * wbytes;
+                m.pre_history_bytes += (l.plastic.len() as u64 * 4).checked_sub(n * wbytes).ok_or_else(|| err(&"a plastic region shorter than its weights"))?;
+                m.control_bytes += l.controls.len() as u64 * 4;
+                m.fixed_bytes += l.fixed.len() as u64 * 4;
+                for &h in l.control_halfwords(row) {
+                    let s = PlasticSynapse::from_control(h, &ring.layout);
+                    let j = (info.first_neuron + s.neuron) as usize;
+                    *deg.get_mut(j).ok_or_else(|| err(&"a plastic synapse onto a neuron outside the core"))? += 1;
+                }
+            }
+        }
+        m.matrix_section_bytes += sec.len() as u64 * 4;
+        m.index_bytes += (sec.len() as u64 - row_words) * 4;
+        m.post_history_bytes += img.section(SectionKind::SpinnakerPostHistories).map_or(0, |(h, _)| h.len() as u64 * 4);
+        m.rule_bytes += rsec.len() as u64 * 4 + img.section(SectionKind::SpinnakerStdpLuts).map_or(0, |(l, _)| l.len() as u64 * 4);
+    }
+    let parts = m.index_bytes + m.row_count_bytes + m.pre_history_bytes + m.weight_bytes + m.control_bytes + m.fixed_bytes;
+    if parts != m.matrix_section_bytes {
+        return Err(format!("plastic matrix bytes do not add up: {parts} != {}", m.matrix_section_bytes));
+    }
+    Ok(m)
+}
+
+/// Post spikes of the populations with plastic inputs and the updates they
+/// cause (spikes × plastic in-degree), from the run's spike recordings;
+/// `None` when a population with plastic inputs is not recorded whole.
+fn post_updates(result: &RunResult, mem: &PlasticMemory) -> Option<(u64, u64)> {
+    let mut spikes = 0u64;
+    let mut updates = 0u64;
+    for (pop, deg) in &mem.in_degree {
+        let rec = result.spikes.iter().find(|r| &r.population == pop && r.neurons.len() >= deg.len())?;
+        for &(_, j) in &rec.events {
+            spikes += 1;
+            updates += deg.get(j as usize).copied().unwrap_or(0);
+        }
+    }
+    Some((spikes, updates))
+}
+
+/// `(w_min, w_max)` of the STDP rule of projection `proj`, if it has one.
+fn stdp_bounds(net: &ir::Network, proj: &str) -> Option<(f64, f64)> {
+    use ir::plasticity_rule::Rule;
+    let p = net.projections.iter().find(|p| p.name == proj)?;
+    match &net.plasticity_rules.iter().find(|r| r.name == p.plasticity)?.rule {
+        Some(Rule::PairStdp(r)) => Some((r.w_min, r.w_max)),
+        Some(Rule::TripletStdp(r)) => Some((r.w_min, r.w_max)),
+        _ => None,
+    }
+}
+
+/// Mean, spread and the fractions near the bounds of one weight sample.
+fn weight_stats(w: &[f64], bounds: Option<(f64, f64)>) -> Value {
+    let n = w.len().max(1) as f64;
+    let mean = w.iter().sum::<f64>() / n;
+    let sd = (w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+    let mut v = json!({
+        "n": w.len(),
+        "mean": mean,
+        "sd": sd,
+        "min": w.iter().cloned().fold(f64::INFINITY, f64::min),
+        "max": w.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    });
+    if let Some((lo, hi)) = bounds {
+        let band = 0.1 * (hi - lo);
+        v["w_min"] = json!(lo);
+        v["w_max"] = json!(hi);
+        v["frac_within_10pct_of_w_min"] = json!(w.iter().filter(|&&x| x <= lo + band).count() as f64 / n);
+        v["frac_within_10pct_of_w_max"] = json!(w.iter().filter(|&&x| x >= hi - band).count() as f64 / n);
+    }
+    v
+}
+
+/// The last weight sample of every plastic projection, and the mean of every sample.
+fn plastic_weights(result: &RunResult, net: &ir::Network) -> Value {
+    let mut out = serde_json::Map::new();
+    for r in &result.weights {
+        let plastic = net.projections.iter().any(|p| p.name == r.projection && !p.plasticity.is_empty());
+        let n = r.synapses.len();
+        if !plastic || n == 0 || r.values.len() < n {
+            continue;
+        }
+        let samples = r.values.len() / n;
+        let last = &r.values[(samples - 1) * n..samples * n];
+        let mut v = weight_stats(last, stdp_bounds(net, &r.projection));
+        v["step"] = json!(r.steps.last());
+        v["mean_by_sample"] = r.values.chunks(n).zip(&r.steps).map(|(w, s)| json!([s, w.iter().sum::<f64>() / n as f64])).collect();
+        out.insert(r.projection.clone(), v);
+    }
+    Value::Object(out)
+}
+
 /// Runs one case in this process and returns its JSON record.
 fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
-    let net = network_ir(c)?;
+    let (net, net_hash) = network_ir(c)?;
     let steps = n_steps(c);
     let t0 = Instant::now();
     let opts = CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: DEFAULT_MAX_NEURONS_PER_CORE, n_steps: steps };
@@ -176,17 +397,32 @@ fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
     let n_cores = program.manifest.cores.len();
     let plastic_names: Vec<&str> = net.projections.iter().filter(|p| !p.plasticity.is_empty()).map(|p| p.name.as_str()).collect();
     let n_plastic: u64 = program.manifest.projections.iter().filter(|p| plastic_names.contains(&p.name.as_str())).map(|p| p.n_synapses).sum();
+    let mem = plastic_memory(&program)?;
+    if mem.synapses != n_plastic {
+        return Err(format!("the plastic rows hold {} synapses, the manifest {n_plastic}", mem.synapses));
+    }
     let rss_after_compile = proc_status_kb("VmRSS:");
     let mut wall = Vec::new();
     let mut cpu = Vec::new();
     let mut counters: Option<spikeforge_emu::Counters> = None;
+    // From the first repetition (all repetitions give the same counters, spikes and weights).
+    let mut post: Option<(u64, u64)> = None;
+    let mut weights_final = Value::Null;
+    // As `spikeforge run --threads` does: at most `c.threads` workers, fewer
+    // for a network too small to split (Song: one neuron core).
+    let mut workers = 0;
     for _ in 0..reps {
-        let mut emu = Emulator::new(program.clone(), c.threads).map_err(|e| e.to_string())?;
+        let mut emu = Emulator::with_max_threads(program.clone(), c.threads).map_err(|e| e.to_string())?;
+        workers = emu.workers();
         let c0 = process_cpu_s();
         let t0 = Instant::now();
         let (result, k) = emu.run(steps, |_| {}).map_err(|e| e.to_string())?;
         let w = t0.elapsed().as_secs_f64();
         let cp = process_cpu_s() - c0;
+        if counters.is_none() && n_plastic > 0 {
+            post = post_updates(&result, &mem);
+            weights_final = plastic_weights(&result, &net);
+        }
         drop(result);
         wall.push(w);
         cpu.push(cp);
@@ -199,13 +435,17 @@ fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
     let k = counters.unwrap_or_default();
     let loop_s = median(&wall);
     let cpu_s = median(&cpu);
+    let pre_post = post.map(|(_, u)| k.synaptic_events + u);
     Ok(json!({
         "name": c.name,
         "network": c.network.key,
+        "network_file": c.network.file,
+        "network_fnv1a64": net_hash,
         "dt_ms": c.dt_ms,
         "duration_s": c.duration_s,
         "steps": steps,
         "threads": c.threads,
+        "workers": workers,
         "reps": reps,
         "n_neurons": n_neurons,
         "n_synapses": n_synapses,
@@ -224,17 +464,69 @@ fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
         "rss_after_compile_kb": rss_after_compile,
         "n_plastic_synapses": n_plastic,
         "plastic_weight_bits": if c.network.plastic_weight_bits_32 { 32 } else { 16 },
+        // Plastic cases: pre events (the counter) and pre + post updates
+        // (pre events + post spikes × plastic in-degree), see the module docs.
+        "pre_events": k.synaptic_events,
+        "post_spikes": post.map(|p| p.0),
+        "post_updates": post.map(|p| p.1),
+        "pre_post_updates": pre_post,
+        "pre_post_updates_per_s": pre_post.map(|u| u as f64 / loop_s),
+        "bytes_per_plastic_synapse": mem.bytes_per_synapse(),
+        "plastic_memory": if n_plastic > 0 { mem.to_json() } else { Value::Null },
+        "weights_final": weights_final,
         // RSS growth from the end of compilation to the peak, per synapse: an
         // upper bound on the emulator's bytes per synapse (it includes the
-        // copy of the program each repetition loads).
+        // copy of the program each repetition loads and the run's recordings).
         "peak_growth_bytes_per_synapse": proc_status_kb("VmHWM:").zip(rss_after_compile).map(|(p, r)| (p.saturating_sub(r) * 1024) as f64 / n_synapses.max(1) as f64),
         "peak_rss_kb": proc_status_kb("VmHWM:"),
     }))
 }
 
+/// The parameters of a plasticity rule for a peer simulator.
+fn rule_json(rule: &ir::PlasticityRule) -> Value {
+    use ir::plasticity_rule::Rule;
+    match &rule.rule {
+        Some(Rule::PairStdp(p)) => json!({
+            "name": rule.name,
+            "kind": "pair_stdp",
+            "pairing": match ir::Pairing::try_from(p.pairing) {
+                Ok(ir::Pairing::AllToAll) => "all_to_all",
+                Ok(ir::Pairing::Nearest) => "nearest",
+                _ => "unspecified",
+            },
+            "weight_dependence": match ir::WeightDependence::try_from(p.weight_dependence) {
+                Ok(ir::WeightDependence::Additive) => "additive",
+                Ok(ir::WeightDependence::Multiplicative) => "multiplicative",
+                _ => "unspecified",
+            },
+            "tau_plus_ms": p.tau_plus_ms,
+            "tau_minus_ms": p.tau_minus_ms,
+            // additive: weight units (nA) per unit trace; multiplicative: dimensionless
+            "a_plus": p.a_plus,
+            "a_minus": p.a_minus,
+            "w_min": p.w_min,
+            "w_max": p.w_max,
+            "units": "ms; weights and additive amplitudes in the projection's weight unit (nA)",
+            "timing": "traces jump by 1 and decay exactly; a pre spike emitted in step s is a pre event at step s (depression against the post trace, then the trace jump; the weight delivered at s + delay is the updated one); a post spike of step s reaches the synapse at step s + delay (the synapse's delay is dendritic, sPyNNaker's backprop_delay) as a post event (potentiation against the pre trace); when a post and a pre event fall on the same step the post event comes first",
+        }),
+        other => json!({"name": rule.name, "kind": "other", "ir": format!("{other:?}")}),
+    }
+}
+
+/// One recording of the network for a peer simulator.
+fn recording_json(r: &ir::Recording) -> Value {
+    use ir::recording::What;
+    match &r.what {
+        Some(What::Spikes(s)) => json!({"kind": "spikes", "population": s.population, "neurons": s.neurons}),
+        Some(What::State(s)) => json!({"kind": "state", "population": s.population, "variable": s.variable, "neurons": s.neurons, "every_n_steps": s.every_n_steps}),
+        Some(What::Weights(w)) => json!({"kind": "weights", "projection": w.projection, "every_n_steps": w.every_n_steps}),
+        None => Value::Null,
+    }
+}
+
 /// Writes the expanded float network of a case for a peer simulator.
 fn export(c: &Case, dir: &Path) -> Result<(), String> {
-    let net = network_ir(c)?;
+    let (net, net_hash) = network_ir(c)?;
     let steps = n_steps(c);
     let exp = expand::expand(&net, steps).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -289,7 +581,7 @@ fn export(c: &Case, dir: &Path) -> Result<(), String> {
             ir::Receptor::Inhibitory => "inhibitory",
             _ => "excitatory",
         };
-        let rule = p.plasticity.map(|k| serde_json::to_value(format!("{:?}", net.plasticity_rules[k])).unwrap_or(Value::Null));
+        let rule = p.plasticity.map(|k| rule_json(&net.plasticity_rules[k]));
         projs.push(json!({
             "name": p.name,
             "pre": exp.populations[p.pre].name,
@@ -302,11 +594,15 @@ fn export(c: &Case, dir: &Path) -> Result<(), String> {
     let doc = json!({
         "case": c.name,
         "network": c.network.key,
+        "network_file": c.network.file,
+        "network_fnv1a64": net_hash,
         "dt_ms": c.dt_ms,
         "duration_s": c.duration_s,
         "steps": steps,
         "populations": pops,
         "projections": projs,
+        "recordings": net.recordings.iter().map(recording_json).collect::<Vec<_>>(),
+        "plastic_weight_bits": if c.network.plastic_weight_bits_32 { 32 } else { 16 },
         "note": "delays are in steps; the emulator applies a spike emitted in step t to the neuron update of step t + delay",
     });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
@@ -410,9 +706,15 @@ fn real_main() -> Result<(), String> {
             continue;
         }
         let rec: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("case {}: bad child output: {e}", c.name))?;
+        let plastic = match (rec["pre_post_updates_per_s"].as_f64(), rec["bytes_per_plastic_synapse"].as_f64()) {
+            (Some(u), Some(b)) => format!("  {:.1} M pre+post updates/s  {b:.2} B/plastic synapse", u / 1e6),
+            (None, Some(b)) => format!("  {b:.2} B/plastic synapse"),
+            _ => String::new(),
+        };
         eprintln!(
-            "{:<24} loop {:>9.4} s (min {:.4}, cpu {:.4})  {:>7.1} M events/s  {:>9} events  {:>7} spikes  peak {} kB",
+            "{:<24} {} worker(s)  loop {:>9.4} s (min {:.4}, cpu {:.4})  {:>7.1} M events/s  {:>9} events  {:>7} spikes  peak {} kB{plastic}",
             c.name,
+            rec["workers"],
             rec["loop_s_median"].as_f64().unwrap_or(f64::NAN),
             rec["loop_s_min"].as_f64().unwrap_or(f64::NAN),
             rec["cpu_s_median"].as_f64().unwrap_or(f64::NAN),
@@ -431,6 +733,9 @@ fn real_main() -> Result<(), String> {
         }
         for s in &records {
             if s.get("error").is_none() && s["network"] == r["network"] && s["dt_ms"] == r["dt_ms"] && s["duration_s"] == r["duration_s"] && s["threads"] == 2 {
+                if s["network_fnv1a64"] != r["network_fnv1a64"] {
+                    return Err(format!("examples/{} changed while {} and {} ran; run the benchmark again", r["network_file"].as_str().unwrap_or("?"), r["name"], s["name"]));
+                }
                 if s["synaptic_events"] != r["synaptic_events"] || s["spikes"] != r["spikes"] {
                     return Err(format!("{} and {} disagree: the emulator is not thread-count independent", r["name"], s["name"]));
                 }
