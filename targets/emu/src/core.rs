@@ -486,12 +486,15 @@ impl CoreState {
     }
 
     /// A rough per-step cost, to balance cores over workers: neurons plus a
-    /// share of the incoming synapses (about one in 64 is hit per step).
+    /// share of the incoming synapses (about one in 64 is hit per step; a
+    /// plastic synapse, whose deferred update walks the post history, as
+    /// four static ones).
     pub fn cost(&self) -> u64 {
         match self {
             CoreState::Spinnaker(c) => match &c.neurons {
                 SpinnakerNeurons::Fast { thresholds, .. } | SpinnakerNeurons::Reference { thresholds, .. } => {
-                    thresholds.len() as u64 + c.matrix.words.len() as u64 / 64
+                    let plastic = c.plastic.as_ref().map_or(0, |p| p.row_words()) + c.fep.as_ref().map_or(0, |f| f.row_words());
+                    thresholds.len() as u64 + c.matrix.words.len() as u64 / 64 + plastic as u64 / 16
                 }
             },
             CoreState::Loihi(c) => c.neurons.len() as u64 + c.matrix.words.len() as u64 / 64,

@@ -80,6 +80,11 @@ fn set_fold(w: &mut [u32], v: i64) {
 }
 
 impl FepCore {
+    /// Words of the free-energy rows (for balancing cores over workers).
+    pub fn row_words(&self) -> usize {
+        self.words.len()
+    }
+
     /// The free-energy state of a SpiNNaker neuron core, `None` without a
     /// `SpinnakerFepMatrix`. Checks both sections and every row.
     pub fn load(img: &CoreImage, core: usize, ring: &SpinnakerRing) -> Result<Option<FepCore>, EmuError> {

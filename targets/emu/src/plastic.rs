@@ -121,6 +121,11 @@ fn histories<H: PostHistory>(img: &CoreImage, core: usize, n: usize) -> Result<V
 }
 
 impl PlasticCore {
+    /// Words of the plastic rows (for balancing cores over workers).
+    pub fn row_words(&self) -> usize {
+        self.rows.words.len()
+    }
+
     /// The STDP state of a SpiNNaker neuron core, `None` if it has no
     /// plastic matrix. Checks every section and every row.
     pub fn load(img: &CoreImage, core: usize, ring: &SpinnakerRing) -> Result<Option<PlasticCore>, EmuError> {
