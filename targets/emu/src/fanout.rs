@@ -9,44 +9,50 @@
 //! that listen to it in one run of (ring-buffer key, weight) pairs: a spike
 //! is one index read and one contiguous walk.
 //!
-//! Same bits as per-core delivery. A key is the core's synapse word's
-//! ring-buffer bits with the core's slot above them, so the add lands on the
-//! entry the core's own `add_fixed_row` would update, and a core's entries
-//! receive the same adds in the same order: per core, the per-core path
-//! walks its source cores in ascending order, the spikes of each in emission
-//! order and a row's words in order; [`Fanout::deliver`] walks the source
-//! cores in ascending order, their spikes in emission order and, per spike,
-//! each listening core's row unchanged. Restricted to one core that is the
-//! same sequence; the saturating add depends only on an entry's own
-//! sequence. Event and saturation counts are totals, kept here and added to
-//! the run's counters (`tests/fast_path.rs` compares whole runs, counters
-//! included, with the reference path).
+//! The merged buffers share one layout, the widest of the cores' (most
+//! neuron, synapse-type and delay bits; a population's last core is usually
+//! smaller): each core steps on its block with that layout. Only the
+//! addresses differ from the core's own buffer: an entry is still the sum of
+//! the weights that arrive for one neuron, synapse type and time, and every
+//! delay fits the core's own ring, so a wider ring holds the same pending
+//! entries. [`Fanout::load`] and [`Fanout::store`] move the pending entries
+//! between the core's layout and the merged one (by the time each is for).
+//!
+//! Same bits as per-core delivery: a core's entries receive the same adds
+//! in the same order. Per core, the per-core path walks its source cores in
+//! ascending order, the spikes of each in emission order and a row's words
+//! in order; [`Fanout::deliver`] walks the source cores in ascending order,
+//! their spikes in emission order and, per spike, each listening core's row
+//! unchanged. Restricted to one core that is the same sequence; the
+//! saturating add depends only on an entry's own sequence. Event and
+//! saturation counts are totals, kept here and added to the run's counters
+//! (`tests/fast_path.rs` compares whole runs, counters and final ring
+//! buffers included, with the reference path).
 //!
 //! Merged are the cores whose arriving spikes touch nothing but static rows
-//! (SpiNNaker fast-path cores without STDP or free-energy rows), in one
-//! group per ring-buffer layout (the key's bit fields depend on it); the
-//! others keep per-core delivery.
+//! (SpiNNaker fast-path cores without STDP or free-energy rows); the others
+//! keep per-core delivery.
 
 use crate::core::CoreState;
 use crate::Counters;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 
-/// The merged static rows and ring buffers of a worker's cores that share
-/// one ring-buffer layout.
+/// The merged static rows and ring buffers of a worker's cores.
 #[derive(Debug, Default)]
-struct Group {
-    /// The layout every merged core shares.
+pub struct Fanout {
+    /// The merged buffers' layout (`None`: nothing merged).
     layout: Option<RingBufferLayout>,
     /// Per slot (position in the worker's core list): its place among the
-    /// merged buffers.
-    place: Vec<Option<u32>>,
+    /// merged buffers and its own layout.
+    place: Vec<Option<(u32, RingBufferLayout)>>,
     /// Per source core (global index): its first entry in `neuron_start`
     /// and its neuron count, if a merged core listens to it.
     sources: Vec<Option<(u32, u32)>>,
     /// Per source neuron (all sources concatenated), plus one: its first
     /// synapse in `keys` / `weights`.
     neuron_start: Vec<u32>,
-    /// `place << log2(layout.len())` | the word's ring-buffer bits.
+    /// `place << log2(layout.len())` | the synapse's delay, type and neuron
+    /// in the merged layout's fields.
     keys: Vec<u32>,
     /// The word's weight (its top 16 bits).
     weights: Vec<u16>,
@@ -56,17 +62,44 @@ struct Group {
     saturations: u64,
 }
 
-impl Group {
-    /// Merges the static rows of the mergeable `cores` with ring-buffer
-    /// layout `layout` (see [`Fanout::build`]).
-    fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize, layout: RingBufferLayout) -> Group {
+/// A synapse word's (delay, type, neuron) fields in `layout`.
+fn fields(word: u32, l: &RingBufferLayout) -> (u32, u32, u32) {
+    let neuron = word & ((1 << l.log_n_neurons) - 1);
+    let ty = (word >> l.log_n_neurons) & ((1 << l.log_n_synapse_types) - 1);
+    let delay = (word >> l.type_index_bits()) & l.delay_mask();
+    (delay, ty, neuron)
+}
+
+/// The index of (slot, type, neuron) in a buffer of `layout`.
+fn index(l: &RingBufferLayout, slot: u32, ty: u32, neuron: u32) -> usize {
+    ((slot << l.type_index_bits()) | (ty << l.log_n_neurons) | neuron) as usize
+}
+
+/// The time in `from..from + period` that is `slot` modulo `period`.
+fn time_of(slot: u32, from: u32, period: u32) -> u32 {
+    from.wrapping_add(slot.wrapping_sub(from) & (period - 1))
+}
+
+impl Fanout {
+    /// Merges the static rows of `cores` (a worker's cores, in slot order;
+    /// `ids[k]` is the global index of slot `k`) for the source cores each
+    /// receives from (`inputs`, by global index).
+    pub fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize) -> Fanout {
+        let own: Vec<Option<RingBufferLayout>> = cores.iter().map(|c| c.static_rows_mergeable()).collect();
+        let widest = |f: fn(&RingBufferLayout) -> u32| own.iter().flatten().map(f).max();
+        let (Some(log_n_neurons), Some(log_n_synapse_types), Some(log_max_delay)) =
+            (widest(|l| l.log_n_neurons), widest(|l| l.log_n_synapse_types), widest(|l| l.log_max_delay))
+        else {
+            return Fanout::default();
+        };
+        let layout = RingBufferLayout { log_n_neurons, log_n_synapse_types, log_max_delay };
         let bits = layout.len().trailing_zeros();
         let mut place = vec![None; cores.len()];
         let mut n_places = 0u32;
-        for (k, c) in cores.iter().enumerate() {
+        for (k, l) in own.iter().enumerate() {
             // Keys must fit 32 bits: place < 2^(32 − bits).
-            if c.static_rows_mergeable() == Some(layout) && (n_places as u64) < (1u64 << (32 - bits)) {
-                place[k] = Some(n_places);
+            if let (Some(l), true) = (l, (n_places as u64) < (1u64 << (32 - bits.min(32)))) {
+                place[k] = Some((n_places, *l));
                 n_places += 1;
             }
         }
@@ -81,8 +114,7 @@ impl Group {
                 }
             }
         }
-        let mask = (layout.len() - 1) as u32;
-        let mut f = Group {
+        let mut f = Fanout {
             layout: Some(layout),
             sources: vec![None; n_cores],
             neuron_start: vec![0],
@@ -97,9 +129,10 @@ impl Group {
             f.sources[s] = Some((f.neuron_start.len() as u32 - 1, n));
             for i in 0..n {
                 for &k in slots {
-                    let base = place[k].unwrap_or(0) << bits;
+                    let Some((p, own)) = place[k] else { continue };
                     for &word in cores[k].static_row(s as u32, i).unwrap_or(&[]) {
-                        f.keys.push(base | (word & mask));
+                        let (d, ty, neuron) = fields(word, &own);
+                        f.keys.push((p << bits) | index(&layout, d, ty, neuron) as u32);
                         f.weights.push((word >> 16) as u16);
                     }
                 }
@@ -110,34 +143,67 @@ impl Group {
         f
     }
 
+    /// The ring buffer of slot `k` and its layout, if merged: its static
+    /// rows are delivered by [`Fanout::deliver`] (its per-core receive must
+    /// skip them) and it steps on this buffer.
     #[inline]
-    fn ring(&mut self, k: usize) -> Option<&mut [u16]> {
-        let p = (*self.place.get(k)?)? as usize;
-        let len = self.layout?.len();
-        Some(&mut self.buffers[p * len..(p + 1) * len])
+    pub fn ring(&mut self, k: usize) -> Option<(&mut [u16], &RingBufferLayout)> {
+        let (p, _) = (*self.place.get(k)?)?;
+        let layout = self.layout.as_ref()?;
+        let len = layout.len();
+        Some((&mut self.buffers[p as usize * len..(p as usize + 1) * len], layout))
     }
 
-    fn load(&mut self, cores: &[&mut CoreState]) {
+    /// Takes the merged cores' pending ring-buffer entries in, before step
+    /// `first` (each core's entries are for times `first..first + its ring`).
+    pub fn load(&mut self, cores: &[&mut CoreState], first: u32) {
         let Some(layout) = self.layout else { return };
+        let len = layout.len();
         for (k, c) in cores.iter().enumerate() {
-            if let (Some(Some(p)), Some(b)) = (self.place.get(k), c.spinnaker_buffer()) {
-                let p = *p as usize;
-                self.buffers[p * layout.len()..(p + 1) * layout.len()].copy_from_slice(b);
+            let (Some(Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer()) else { continue };
+            let block = &mut self.buffers[*p as usize * len..(*p as usize + 1) * len];
+            block.fill(0);
+            for slot in 0..1u32 << own.log_max_delay {
+                let to = time_of(slot, first, 1 << own.log_max_delay) & layout.delay_mask();
+                for ty in 0..1u32 << own.log_n_synapse_types {
+                    for neuron in 0..1u32 << own.log_n_neurons {
+                        block[index(&layout, to, ty, neuron)] = b[index(own, slot, ty, neuron)];
+                    }
+                }
             }
         }
     }
 
-    fn store(&self, cores: &mut [&mut CoreState]) {
+    /// Gives the pending entries back to the cores in their own layouts,
+    /// after step `last` (entries for times `last + 1..`, within each core's
+    /// ring: its longest delay fits it).
+    pub fn store(&self, cores: &mut [&mut CoreState], last: u32) {
         let Some(layout) = self.layout else { return };
+        let len = layout.len();
         for (k, c) in cores.iter_mut().enumerate() {
-            if let (Some(Some(p)), Some(b)) = (self.place.get(k), c.spinnaker_buffer_mut()) {
-                let p = *p as usize;
-                b.copy_from_slice(&self.buffers[p * layout.len()..(p + 1) * layout.len()]);
+            let (Some(Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer_mut()) else { continue };
+            let block = &self.buffers[*p as usize * len..(*p as usize + 1) * len];
+            b.fill(0);
+            for slot in 0..1u32 << own.log_max_delay {
+                let from = time_of(slot, last.wrapping_add(1), 1 << own.log_max_delay) & layout.delay_mask();
+                for ty in 0..1u32 << own.log_n_synapse_types {
+                    for neuron in 0..1u32 << own.log_n_neurons {
+                        b[index(own, slot, ty, neuron)] = block[index(&layout, from, ty, neuron)];
+                    }
+                }
             }
         }
     }
 
-    fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
+    /// The synaptic events and ring-buffer saturations of merged delivery.
+    pub fn counters(&self) -> Counters {
+        Counters { synaptic_events: self.events, ring_buffer_saturations: self.saturations, spikes: 0 }
+    }
+
+    /// Delivers the spikes every core emitted in step `t − 1` (`prev`, by
+    /// global core index) to the merged ring buffers: `add_fixed_row`'s
+    /// index (in the merged layout) and saturating add, per key.
+    pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
         let Some(layout) = self.layout else { return };
         let mask = (layout.len() - 1) as u32;
         let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
@@ -172,76 +238,6 @@ impl Group {
         }
         self.saturations += saturated;
         self.events += events;
-    }
-}
-
-/// The merged static rows and the ring buffers of a worker's cores: one
-/// [`Group`] per ring-buffer layout (a population's last core is usually
-/// smaller, so its neuron field is narrower).
-#[derive(Debug, Default)]
-pub struct Fanout {
-    groups: Vec<Group>,
-    /// Per slot: its group, if merged.
-    group_of: Vec<Option<usize>>,
-}
-
-impl Fanout {
-    /// Merges the static rows of `cores` (a worker's cores, in slot order;
-    /// `ids[k]` is the global index of slot `k`) for the source cores each
-    /// receives from (`inputs`, by global index).
-    pub fn build(cores: &[&CoreState], ids: &[usize], inputs: &[Vec<usize>], n_cores: usize) -> Fanout {
-        let mut layouts: Vec<RingBufferLayout> = Vec::new();
-        for l in cores.iter().filter_map(|c| c.static_rows_mergeable()) {
-            if !layouts.contains(&l) {
-                layouts.push(l);
-            }
-        }
-        let groups: Vec<Group> = layouts.iter().map(|&l| Group::build(cores, ids, inputs, n_cores, l)).collect();
-        let group_of = (0..cores.len()).map(|k| groups.iter().position(|g| matches!(g.place.get(k), Some(Some(_))))).collect();
-        Fanout { groups, group_of }
-    }
-
-    /// The ring buffer of slot `k`, if merged: its static rows are
-    /// delivered by [`Fanout::deliver`] (its per-core receive must skip
-    /// them) and it steps on this buffer.
-    #[inline]
-    pub fn ring(&mut self, k: usize) -> Option<&mut [u16]> {
-        let g = (*self.group_of.get(k)?)?;
-        self.groups[g].ring(k)
-    }
-
-    /// Takes the merged cores' ring buffers in (before a segment of steps).
-    pub fn load(&mut self, cores: &[&mut CoreState]) {
-        for g in &mut self.groups {
-            g.load(cores);
-        }
-    }
-
-    /// Gives the ring buffers back to the cores (after a segment of steps).
-    pub fn store(&self, cores: &mut [&mut CoreState]) {
-        for g in &self.groups {
-            g.store(cores);
-        }
-    }
-
-    /// The synaptic events and ring-buffer saturations of merged delivery.
-    pub fn counters(&self) -> Counters {
-        let mut c = Counters::default();
-        for g in &self.groups {
-            c.synaptic_events += g.events;
-            c.ring_buffer_saturations += g.saturations;
-        }
-        c
-    }
-
-    /// Delivers the spikes every core emitted in step `t − 1` (`prev`, by
-    /// global core index) to the merged ring buffers: `add_fixed_row`'s
-    /// index and saturating add, per key. (Groups hold disjoint cores, so
-    /// each core still sees its spikes in order.)
-    pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
-        for g in &mut self.groups {
-            g.deliver(prev, t);
-        }
     }
 }
 

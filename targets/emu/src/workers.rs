@@ -21,6 +21,7 @@
 
 use crate::core::{CoreState, Recorder};
 use crate::fanout::Fanout;
+use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// Spins before a waiting worker starts yielding its time slice (on a busy
@@ -163,7 +164,7 @@ pub fn assign(costs: &[u64], workers: usize) -> Vec<usize> {
 /// Step `t` of one core: receive the spikes of `t − 1` (unless `merged`:
 /// the worker's [`Fanout`] has delivered them), update, record.
 #[inline]
-fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>, merged: Option<&mut [u16]>) {
+fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>, merged: Option<(&mut [u16], &RingBufferLayout)>) {
     out.clear();
     if merged.is_none() {
         for &s in inputs {
@@ -193,7 +194,7 @@ pub struct Segment<'a> {
 pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], fanout: &mut Fanout, seg: &Segment<'_>, spikes: &mut Vec<Vec<u32>>, progress: &mut dyn FnMut(u32)) {
     let mut next: Vec<Vec<u32>> = vec![Vec::new(); cores.len()];
     let mut cores: Vec<&mut CoreState> = cores.iter_mut().collect();
-    fanout.load(&cores);
+    fanout.load(&cores, seg.first);
     for t in seg.first..=seg.last {
         fanout.deliver(spikes, t);
         for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
@@ -207,7 +208,7 @@ pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], fanout: &
         std::mem::swap(spikes, &mut next);
         progress(t);
     }
-    fanout.store(&mut cores);
+    fanout.store(&mut cores, seg.last);
 }
 
 /// The cores of each worker (ascending), from the worker of each core.
@@ -302,7 +303,7 @@ fn worker(
 ) -> Vec<Vec<u32>> {
     let _guard = PoisonOnPanic(barrier);
     let mut out = Vec::new();
-    fanout.load(&part.cores);
+    fanout.load(&part.cores, seg.first);
     for t in seg.first..=seg.last {
         fanout.deliver(&local, t);
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
@@ -322,6 +323,6 @@ fn worker(
         }
         progress(t);
     }
-    fanout.store(&mut part.cores);
+    fanout.store(&mut part.cores, seg.last);
     local
 }

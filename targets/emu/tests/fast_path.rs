@@ -66,7 +66,11 @@ fn cuba_fast_path_equals_reference_at_dt_1_ms() {
 /// Merged delivery with synchronous volleys: 300 array sources that fire
 /// together every 5 ms, all-to-all onto 600 neurons on three cores, and a
 /// dense recurrent projection with a 2-step delay, so many rows of one
-/// source land on several cores and several delay slots in one step.
+/// source land on several cores and several delay slots in one step. A
+/// fourth core (40 neurons, 5-step delays) makes the cores' ring layouts
+/// differ in neuron and delay bits, and a weight recording every 7 steps
+/// ends a segment (pending entries leave the merged buffers and come back)
+/// at steps that are not multiples of any ring size.
 /// (The compiler's weight-scale shift bounds the worst case of these
 /// sources, so nothing saturates; saturation counts are compared anyway.)
 /// Counters, spikes, states and the final buffers equal the reference path
@@ -75,7 +79,7 @@ fn cuba_fast_path_equals_reference_at_dt_1_ms() {
 fn synchronous_volleys_equal_reference() {
     let times: Vec<String> = (0..300).map(|i| format!("[{}]", (1..40).map(|k| (5 * k + i % 2).to_string()).collect::<Vec<_>>().join(", "))).collect();
     let text = format!(
-        "spikeforge: 1\nname: volleys\ndt_ms: 1.0\nduration_ms: 200\nseed: 3\npopulations:\n  - name: src\n    spike_source_array:\n      times_ms: [{}]\n  - name: lif\n    size: 600\n    if_curr_exp: {{tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -50, tau_refrac_ms: 2, tau_syn_e_ms: 5, tau_syn_i_ms: 5}}\nprojections:\n  - {{name: drive, pre: src, post: lif, connector: all_to_all, weight: {{uniform: {{low: 0.2, high: 1.0, seed: 4}}}}, delay_ms: 1}}\n  - {{name: rec, pre: lif, post: lif, connector: {{fixed_probability: {{p_connect: 0.5, seed: 5}}}}, weight: {{uniform: {{low: 0.5, high: 5.0, seed: 6}}}}, delay_ms: 2}}\nrecord:\n  - spikes: {{population: lif}}\n  - state: {{population: lif, variable: i_syn_e, neurons: [0, 299, 300, 599]}}\n",
+        "spikeforge: 1\nname: volleys\ndt_ms: 1.0\nduration_ms: 200\nseed: 3\npopulations:\n  - name: src\n    spike_source_array:\n      times_ms: [{}]\n  - name: lif\n    size: 600\n    if_curr_exp: {{tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -50, tau_refrac_ms: 2, tau_syn_e_ms: 5, tau_syn_i_ms: 5}}\n  - name: lif2\n    size: 40\n    if_curr_exp: {{tau_m_ms: 10, cm_nf: 0.5, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -52, tau_refrac_ms: 1, tau_syn_e_ms: 2, tau_syn_i_ms: 5}}\nprojections:\n  - {{name: drive, pre: src, post: lif, connector: all_to_all, weight: {{uniform: {{low: 0.2, high: 1.0, seed: 4}}}}, delay_ms: 1}}\n  - {{name: rec, pre: lif, post: lif, connector: {{fixed_probability: {{p_connect: 0.5, seed: 5}}}}, weight: {{uniform: {{low: 0.5, high: 5.0, seed: 6}}}}, delay_ms: 2}}\n  - {{name: far, pre: lif, post: lif2, connector: {{fixed_probability: {{p_connect: 0.2, seed: 7}}}}, weight: 1.5, delay_ms: 5}}\nrecord:\n  - spikes: {{population: lif}}\n  - spikes: {{population: lif2}}\n  - weights: {{projection: rec, every_n_steps: 7}}\n  - state: {{population: lif, variable: i_syn_e, neurons: [0, 299, 300, 599]}}\n",
         times.join(", ")
     );
     let net = yaml::parse(&text, "volleys.yaml").unwrap();
