@@ -30,13 +30,18 @@ fn song_coarse_enough() -> ir::Network {
 
 #[test]
 fn song2000_at_16_bits_is_too_coarse_and_says_why() {
-    // A+ = 0.005 w_max is 1/8 of the 16-bit weight LSB at the compiled shift.
+    // A+ = 0.01 w_max is 1/4 of the 16-bit weight LSB at the compiled shift.
     let r = verify(&example("song2000.yaml"), &opts(Mode::Protocol(Protocol::StdpWindow), 1)).unwrap();
     assert!(!r.pass);
     assert!(r.failures().any(|m| m.name == "protocol_error_max"));
     assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus") && d.contains("below one trace/weight LSB")), "{:?}", r.diagnostics);
-    // the fixed window is flat: no update survives the 16-bit store
-    assert!(r.curves[0].fixed.iter().all(|&x| x == 0.0), "{:?}", r.curves[0].fixed);
+    // no potentiation survives the 16-bit store (the float window is
+    // positive at every causal lag); what is left is the floor of the
+    // depression: one LSB per pairing at the shortest acausal lags
+    let c = &r.curves[0];
+    assert!(c.x.iter().zip(&c.float).all(|(&lag, &f)| (f > 0.0) == (lag > 0.0)), "{:?}", c.float);
+    assert!(c.fixed.iter().all(|&x| x <= 0.0), "{:?}", c.fixed);
+    assert!(c.x.iter().zip(&c.fixed).all(|(&lag, &x)| lag < 0.0 || x == 0.0), "{:?}", c.fixed);
 }
 
 #[test]
@@ -49,10 +54,10 @@ fn stdp_window_is_ltp_for_causal_and_ltd_for_acausal_pairs() {
             assert_eq!(c.fixed[k] > 0.0, lag > 0.0, "fixed at {lag}: {}", c.fixed[k]);
         }
     }
-    // measured: at 2 weight LSBs per unit trace, updates below one LSB are
-    // truncated away: the fixed window ends after ~14 ms (the diagnostic
+    // measured: at 5 weight LSBs per unit trace, updates below one LSB are
+    // truncated away: the fixed window ends after ~33 ms (the diagnostic
     // says so) and the protocol fails
-    assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus: updates vanish after 139 steps")), "{:?}", r.diagnostics);
+    assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus: updates vanish after 327 steps")), "{:?}", r.diagnostics);
     assert!(!r.pass);
 }
 
@@ -107,9 +112,14 @@ fn stdp_open_loop_on_the_examples() {
     assert!(r.diagnostics.iter().any(|d| d.contains("A2Plus") && d.contains("rounds to 0")), "{:?}", r.diagnostics);
     assert!(metric(&r, "sign_agreement").value > 0.99);
     assert!(metric(&r, "dw_error_rms").value < 0.005);
+    // song2000 with 20× amplitudes, 2 s: the neuron starts at ~200 Hz, so
+    // sPyNNaker's 15-event post history drops the oldest potentiation terms
+    // that the float twin keeps (docs/plasticity.md, "Song 2000"); that, not
+    // the 16-bit store, dominates the error. Measured: RMS 5.6e-2, max 0.72
+    // of the range.
     let r = verify(&song_coarse_enough(), &opts(Mode::OpenLoop, 20000)).unwrap();
     assert!(r.projections[0].n_updates > 10_000);
-    assert!(metric(&r, "dw_error_rms").value < 0.02, "{}", r.summary());
+    assert!(metric(&r, "dw_error_rms").value < 0.08, "{}", r.summary());
 }
 
 #[test]
