@@ -70,11 +70,6 @@ fn fields(word: u32, l: &RingBufferLayout) -> (u32, u32, u32) {
     (delay, ty, neuron)
 }
 
-/// The index of (slot, type, neuron) in a buffer of `layout`.
-fn index(l: &RingBufferLayout, slot: u32, ty: u32, neuron: u32) -> usize {
-    ((slot << l.type_index_bits()) | (ty << l.log_n_neurons) | neuron) as usize
-}
-
 /// The time in `from..from + period` that is `slot` modulo `period`.
 fn time_of(slot: u32, from: u32, period: u32) -> u32 {
     from.wrapping_add(slot.wrapping_sub(from) & (period - 1))
@@ -132,7 +127,7 @@ impl Fanout {
                     let Some((p, own)) = place[k] else { continue };
                     for &word in cores[k].static_row(s as u32, i).unwrap_or(&[]) {
                         let (d, ty, neuron) = fields(word, &own);
-                        f.keys.push((p << bits) | index(&layout, d, ty, neuron) as u32);
+                        f.keys.push((p << bits) | layout.index(d, ty, neuron) as u32);
                         f.weights.push((word >> 16) as u16);
                     }
                 }
@@ -164,10 +159,10 @@ impl Fanout {
             let block = &mut self.buffers[*p as usize * len..(*p as usize + 1) * len];
             block.fill(0);
             for slot in 0..1u32 << own.log_max_delay {
-                let to = time_of(slot, first, 1 << own.log_max_delay) & layout.delay_mask();
+                let time = time_of(slot, first, 1 << own.log_max_delay);
                 for ty in 0..1u32 << own.log_n_synapse_types {
                     for neuron in 0..1u32 << own.log_n_neurons {
-                        block[index(&layout, to, ty, neuron)] = b[index(own, slot, ty, neuron)];
+                        block[layout.index(time, ty, neuron)] = b[own.index(time, ty, neuron)];
                     }
                 }
             }
@@ -185,10 +180,10 @@ impl Fanout {
             let block = &self.buffers[*p as usize * len..(*p as usize + 1) * len];
             b.fill(0);
             for slot in 0..1u32 << own.log_max_delay {
-                let from = time_of(slot, last.wrapping_add(1), 1 << own.log_max_delay) & layout.delay_mask();
+                let time = time_of(slot, last.wrapping_add(1), 1 << own.log_max_delay);
                 for ty in 0..1u32 << own.log_n_synapse_types {
                     for neuron in 0..1u32 << own.log_n_neurons {
-                        b[index(own, slot, ty, neuron)] = block[index(&layout, from, ty, neuron)];
+                        b[own.index(time, ty, neuron)] = block[layout.index(time, ty, neuron)];
                     }
                 }
             }
