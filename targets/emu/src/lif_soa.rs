@@ -114,25 +114,6 @@ impl ParamArrays {
     }
 }
 
-impl<'a> ParamSlices<'a> {
-    /// The parameters of neurons `start..`.
-    fn from(self, start: usize) -> ParamSlices<'a> {
-        ParamSlices {
-            v_rest: &self.v_rest[start..],
-            r_membrane: &self.r_membrane[start..],
-            exp_tc: &self.exp_tc[start..],
-            i_offset: &self.i_offset[start..],
-            v_reset: &self.v_reset[start..],
-            t_refract: &self.t_refract[start..],
-            v_thresh: &self.v_thresh[start..],
-            exc_decay: &self.exc_decay[start..],
-            exc_init: &self.exc_init[start..],
-            inh_decay: &self.inh_decay[start..],
-            inh_init: &self.inh_init[start..],
-        }
-    }
-}
-
 impl ParamSource for ParamSlices<'_> {
     #[inline(always)]
     fn at(&self, i: usize) -> NeuronParams {
@@ -349,7 +330,8 @@ impl LifSoa {
         };
         let rest = match &self.params {
             Params::Uniform(p) => passes(st, rb_exc, rb_inh, shifts, p, self.n_steps),
-            Params::PerNeuron(a) => passes(st, rb_exc, rb_inh, shifts, &a.slices(n).from(done), self.n_steps),
+            // (the AVX-512 pass takes only uniform cores: here `done` is 0)
+            Params::PerNeuron(a) => passes(st, rb_exc, rb_inh, shifts, &a.slices(n), self.n_steps),
         };
         if rest > 0 {
             for (c, chunk) in self.flags[done..n].chunks(8).enumerate() {
