@@ -1,5 +1,5 @@
 //! Stepping the cores: on the calling thread, or on persistent workers that
-//! meet at one barrier per step.
+//! exchange each step's spikes through a shared board.
 //!
 //! Each worker owns a fixed set of cores for a whole segment of steps (see
 //! [`assign`]) and, in every step `t`:
@@ -8,95 +8,60 @@
 //!    [`Fanout`] to the cores whose rows it merges, then steps its cores
 //!    (the others receive the spikes themselves; update, record) and
 //!    publishes each core's spikes of `t` on the shared [`SpikeBoard`]
-//!    (slot parity `t & 1`);
-//! 2. waits at the barrier;
-//! 3. copies every core's spikes of `t` from the board into its local copy
-//!    (the input of step `t + 1`) and runs the learning pass of its cores.
+//!    (slot parity `t & 1`), then its stamp `t + 1` (on the same cache line
+//!    as its cores' spike counts);
+//! 2. waits until every other worker's stamp of parity `t & 1` says `t + 1`
+//!    and copies their cores' spikes of `t` into its local copy (the input
+//!    of step `t + 1`; its own cores' it copies directly), then runs the
+//!    learning pass of its cores.
 //!
-//! One barrier per step suffices: a worker writes parity `(t + 1) & 1` only
-//! after the barrier of `t`, which every worker reaches after it has read
-//! parity `(t − 1) & 1`, the same slots. Cores never share mutable state, so
-//! the result does not depend on the number of workers or on which worker
-//! steps which core.
+//! The stamps are the only synchronisation: a worker writes parity
+//! `(t + 1) & 1` only after it has seen every other worker's stamp of `t`,
+//! which each sets after it has read parity `(t − 1) & 1`, the same slots.
+//! Waiting on the stamp line fetches the counts with it, so a step costs one
+//! cache-line transfer per other worker plus the lines of the ids that are
+//! read (a counting barrier costs two more round trips). Cores never share
+//! mutable state, so the result does not depend on the number of workers or
+//! on which worker steps which core.
 
 use crate::core::{CoreState, Recorder};
 use crate::fanout::Fanout;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Spins before a waiting worker starts yielding its time slice (on a busy
 /// machine the other worker may be descheduled).
 const SPIN_LIMIT: u32 = 1 << 11;
 
-/// A reusable barrier for a fixed number of threads that spins, then yields.
-pub struct SpinBarrier {
-    n: usize,
-    count: AtomicUsize,
-    generation: AtomicUsize,
-    poisoned: AtomicBool,
-}
-
-impl SpinBarrier {
-    pub fn new(n: usize) -> SpinBarrier {
-        SpinBarrier { n, count: AtomicUsize::new(0), generation: AtomicUsize::new(0), poisoned: AtomicBool::new(false) }
-    }
-
-    /// Blocks until all `n` threads have called `wait` for this round.
-    /// Panics if another participant panicked (so nobody waits forever).
-    pub fn wait(&self) {
-        if self.n <= 1 {
-            return;
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
-            self.count.store(0, Ordering::Relaxed);
-            self.generation.store(generation.wrapping_add(1), Ordering::Release);
-            return;
-        }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            if self.poisoned.load(Ordering::Relaxed) {
-                panic!("another emulator worker panicked");
-            }
-            if spins < SPIN_LIMIT {
-                spins += 1;
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-}
-
-/// Marks the barrier poisoned when the owning worker unwinds.
-struct PoisonOnPanic<'a>(&'a SpinBarrier);
-
-impl Drop for PoisonOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.poisoned.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Sixteen spike counts on one cache line of their own.
+/// Sixteen words on one cache line of their own: a worker's stamp (lane 0
+/// of its first line) and its cores' spike counts.
 #[repr(align(64))]
 struct CountLine([AtomicU32; 16]);
 
+impl CountLine {
+    fn new() -> CountLine {
+        CountLine(std::array::from_fn(|_| AtomicU32::new(0)))
+    }
+}
+
 /// Every core's spike list of the last two steps, written by the core's
-/// worker and read by all after the barrier (plain loads and stores; the
-/// barrier orders them).
+/// worker and read by the others once the writer's stamp says the step is
+/// complete (the ids and counts are plain relaxed stores, ordered by the
+/// stamp's release store).
 ///
-/// The counts are what every worker reads for every core in every step, so
-/// they sit on cache lines per worker (a worker's cores side by side, no
-/// line shared between workers): a reader touches one line per worker, not
-/// one per core, and writers never contend for a line. The ids are read only
-/// for cores that spiked.
+/// A worker's stamp and the counts of its cores sit on cache lines of their
+/// own (per parity; no line shared between workers): a reader touches one
+/// line per worker, not one per core, and writers never contend for a line.
+/// The ids are read only for cores that spiked.
 pub struct SpikeBoard {
     /// Per core: its count line and lane, and its ids for parity 0 and 1.
     place: Vec<(usize, usize)>,
+    /// Per worker: its first count line (lane 0: its stamp).
+    stamp_line: Vec<usize>,
     counts: [Vec<CountLine>; 2],
     ids: Vec<[Box<[AtomicU32]>; 2]>,
+    /// Set when a worker panics, so that nobody waits for it forever.
+    poisoned: AtomicBool,
 }
 
 impl SpikeBoard {
@@ -104,7 +69,8 @@ impl SpikeBoard {
     /// neurons); `assignment[c]`: its worker.
     pub fn new(capacity: &[usize], assignment: &[usize]) -> SpikeBoard {
         let workers = assignment.iter().max().map_or(0, |&w| w + 1);
-        let mut lanes_used = vec![0usize; workers];
+        // Lane 0 of a worker's first line is its stamp.
+        let mut lanes_used = vec![1usize; workers];
         let mut place_in_worker = Vec::with_capacity(assignment.len());
         for &w in assignment {
             place_in_worker.push((w, lanes_used[w]));
@@ -116,14 +82,24 @@ impl SpikeBoard {
             first_line[w + 1] = first_line[w] + lanes_used[w].div_ceil(16);
         }
         let place = place_in_worker.iter().map(|&(w, i)| (first_line[w] + i / 16, i % 16)).collect();
-        let lines = || (0..first_line[workers]).map(|_| CountLine(std::array::from_fn(|_| AtomicU32::new(0)))).collect();
+        let lines = || (0..first_line[workers]).map(|_| CountLine::new()).collect();
         let ids = |n: usize| (0..n).map(|_| AtomicU32::new(0)).collect();
-        SpikeBoard { place, counts: [lines(), lines()], ids: capacity.iter().map(|&n| [ids(n), ids(n)]).collect() }
+        SpikeBoard {
+            place,
+            stamp_line: first_line[..workers].to_vec(),
+            counts: [lines(), lines()],
+            ids: capacity.iter().map(|&n| [ids(n), ids(n)]).collect(),
+            poisoned: AtomicBool::new(false),
+        }
     }
 
     fn count(&self, core: usize, t: u32) -> &AtomicU32 {
         let (line, lane) = self.place[core];
         &self.counts[(t & 1) as usize][line].0[lane]
+    }
+
+    fn stamp(&self, worker: usize, t: u32) -> &AtomicU32 {
+        &self.counts[(t & 1) as usize][self.stamp_line[worker]].0[0]
     }
 
     fn publish(&self, core: usize, t: u32, spikes: &[u32]) {
@@ -135,11 +111,45 @@ impl SpikeBoard {
         self.count(core, t).store(spikes.len() as u32, Ordering::Relaxed);
     }
 
+    /// Marks `worker`'s spikes of step `t` complete.
+    fn complete(&self, worker: usize, t: u32) {
+        self.stamp(worker, t).store(t.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Waits until `worker` has completed step `t`. Panics if a worker
+    /// panicked (so nobody waits forever).
+    fn wait_for(&self, worker: usize, t: u32) {
+        let stamp = self.stamp(worker, t);
+        let mut spins = 0u32;
+        while stamp.load(Ordering::Acquire) != t.wrapping_add(1) {
+            if self.poisoned.load(Ordering::Relaxed) {
+                panic!("another emulator worker panicked");
+            }
+            if spins < SPIN_LIMIT {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
     fn read(&self, core: usize, t: u32, into: &mut Vec<u32>) {
         let n = self.count(core, t).load(Ordering::Relaxed) as usize;
         into.clear();
         if n > 0 {
             into.extend(self.ids[core][(t & 1) as usize][..n].iter().map(|x| x.load(Ordering::Relaxed)));
+        }
+    }
+}
+
+/// Marks the board poisoned when the owning worker unwinds.
+struct PoisonOnPanic<'a>(&'a SpikeBoard);
+
+impl Drop for PoisonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poisoned.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -222,6 +232,8 @@ pub fn members(assignment: &[usize], workers: usize) -> Vec<Vec<usize>> {
 
 /// A worker's cores, in slot order (ascending global index).
 struct Part<'a> {
+    /// The worker's index.
+    me: usize,
     ids: Vec<usize>,
     cores: Vec<&'a mut CoreState>,
     recorders: Vec<&'a mut Recorder>,
@@ -244,18 +256,19 @@ pub fn run_parallel(
 ) -> Result<(), std::io::Error> {
     let workers = fanouts.len();
     let board = SpikeBoard::new(capacity, assignment);
-    let barrier = SpinBarrier::new(workers);
-    let mut parts: Vec<Part<'_>> = (0..workers).map(|_| Part { ids: Vec::new(), cores: Vec::new(), recorders: Vec::new() }).collect();
+    let mut parts: Vec<Part<'_>> = (0..workers).map(|me| Part { me, ids: Vec::new(), cores: Vec::new(), recorders: Vec::new() }).collect();
     for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
         let p = &mut parts[assignment[c]];
         p.ids.push(c);
         p.cores.push(core);
         p.recorders.push(rec);
     }
+    // Per worker, the cores of the others (whose spikes it copies from the board).
+    let others: Vec<Vec<usize>> = (0..workers).map(|me| (0..assignment.len()).filter(|&c| assignment[c] != me).collect()).collect();
     let mut parts = parts.into_iter().zip(fanouts.iter_mut());
     let mine = parts.next();
     let start: &Vec<Vec<u32>> = spikes;
-    let (board, barrier) = (&board, &barrier);
+    let (board, others) = (&board, &others);
     let result = std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (k, (part, fanout)) in parts.enumerate() {
@@ -263,13 +276,14 @@ pub fn run_parallel(
             let spawned = std::thread::Builder::new()
                 .name(format!("spikeforge-emu-{}", k + 1))
                 .spawn_scoped(s, move || {
-                    worker(part, fanout, board, barrier, seg, local, &mut |_| {});
+                    let others = &others[part.me];
+                    worker(part, fanout, board, others, seg, local, &mut |_| {});
                 });
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => {
-                    // The workers already started stop at their next barrier.
-                    barrier.poisoned.store(true, Ordering::Relaxed);
+                    // The workers already started stop at their next wait.
+                    board.poisoned.store(true, Ordering::Relaxed);
                     for h in handles {
                         let _ = h.join();
                     }
@@ -278,7 +292,7 @@ pub fn run_parallel(
             }
         }
         let local = match mine {
-            Some((part, fanout)) => worker(part, fanout, board, barrier, seg, start.clone(), progress),
+            Some((part, fanout)) => worker(part, fanout, board, &others[0], seg, start.clone(), progress),
             None => start.clone(),
         };
         for h in handles {
@@ -292,28 +306,36 @@ pub fn run_parallel(
     Ok(())
 }
 
+/// One worker's steps. `others`: the cores it does not step.
 fn worker(
     mut part: Part<'_>,
     fanout: &mut Fanout,
     board: &SpikeBoard,
-    barrier: &SpinBarrier,
+    others: &[usize],
     seg: &Segment<'_>,
     mut local: Vec<Vec<u32>>,
     progress: &mut dyn FnMut(u32),
 ) -> Vec<Vec<u32>> {
-    let _guard = PoisonOnPanic(barrier);
-    let mut out = Vec::new();
+    let _guard = PoisonOnPanic(board);
+    // This step's spikes of the worker's own cores (slot order).
+    let mut own: Vec<Vec<u32>> = vec![Vec::new(); part.cores.len()];
     fanout.load(&part.cores, seg.first);
     for t in seg.first..=seg.last {
         fanout.deliver(&local, t);
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
             let c = part.ids[k];
-            step_core(core, rec, &seg.inputs[c], &local, t, &mut out, fanout.ring(k));
-            board.publish(c, t, &out);
+            step_core(core, rec, &seg.inputs[c], &local, t, &mut own[k], fanout.ring(k));
+            board.publish(c, t, &own[k]);
         }
-        barrier.wait();
-        for (c, l) in local.iter_mut().enumerate() {
-            board.read(c, t, l);
+        board.complete(part.me, t);
+        for (k, &c) in part.ids.iter().enumerate() {
+            std::mem::swap(&mut local[c], &mut own[k]);
+        }
+        for w in (0..board.stamp_line.len()).filter(|&w| w != part.me) {
+            board.wait_for(w, t);
+        }
+        for &c in others {
+            board.read(c, t, &mut local[c]);
         }
         if seg.learning {
             for (k, core) in part.cores.iter_mut().enumerate() {
