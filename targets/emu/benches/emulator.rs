@@ -165,18 +165,39 @@ fn proc_status_kb(key: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// CPU time of every thread of this process so far, in seconds
-/// (`/proc/self/task/*/schedstat`, first field, nanoseconds).
+/// CPU time of every thread of this process so far, in seconds, including
+/// threads that have ended (the emulator's workers end with the run):
+/// `getrusage(RUSAGE_SELF)`, user + system, in microseconds (NaN elsewhere
+/// than 64-bit Linux).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn process_cpu_s() -> f64 {
-    let mut ns: u64 = 0;
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for e in dir.flatten() {
-            if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) {
-                ns += s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-            }
-        }
+    #[repr(C)]
+    struct Timeval {
+        sec: i64,
+        usec: i64,
     }
-    ns as f64 * 1e-9
+    /// `struct rusage` of Linux x86_64 / aarch64: two timevals, 14 longs.
+    #[repr(C)]
+    struct Rusage {
+        utime: Timeval,
+        stime: Timeval,
+        rest: [i64; 14],
+    }
+    extern "C" {
+        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+    const RUSAGE_SELF: i32 = 0;
+    let mut r = Rusage { utime: Timeval { sec: 0, usec: 0 }, stime: Timeval { sec: 0, usec: 0 }, rest: [0; 14] };
+    // SAFETY: `r` is a valid, writable `struct rusage` (LP64 layout).
+    if unsafe { getrusage(RUSAGE_SELF, &mut r) } != 0 {
+        return f64::NAN;
+    }
+    (r.utime.sec + r.stime.sec) as f64 + (r.utime.usec + r.stime.usec) as f64 * 1e-6
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn process_cpu_s() -> f64 {
+    f64::NAN
 }
 
 fn loadavg() -> Vec<String> {
