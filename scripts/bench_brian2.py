@@ -302,7 +302,7 @@ for (network, dt, dur), case in configs:
     ran = {c.get('network_fnv1a64') for c in ours['cases']
            if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)}
     if ran != {net.get('network_fnv1a64')}:
-        raise SystemExit(f"bench_brian2: examples/{net.get('network_file')} changed between the emulator run "
+        raise SystemExit(f"bench_brian2: {net.get('network_file')} changed between the emulator run "
                          f"(fingerprint {sorted(map(str, ran))}) and the export ({net.get('network_fnv1a64')}); "
                          "run bench.sh again")
     plastic = any(proj.get('plasticity') for proj in net['projections'])
