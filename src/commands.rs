@@ -206,7 +206,7 @@ fn compile_network(path: &Path, args: &CompileArgs, n_steps: Option<u32>, format
         }
     };
     let mut all = warnings;
-    all.0.extend(compiled.diagnostics.0.drain(..));
+    all.0.append(&mut compiled.diagnostics.0);
     if args.strict {
         lower::strict(&mut all);
     }

@@ -234,7 +234,7 @@ pub fn expand_with(net: &ir::Network, n_steps: u32, stimuli: &Stimuli) -> Result
         relay.push(matches!(p.model, Some(Model::NetxFlatten(_)) | Some(Model::NirRelay(_))));
         let mut netx = None;
         let model = match &p.model {
-            Some(Model::IfCurrExp(m)) => ExpModel::IfCurrExp(m.clone()),
+            Some(Model::IfCurrExp(m)) => ExpModel::IfCurrExp(*m),
             Some(Model::LavaLif(m)) => ExpModel::LavaLif(*m),
             Some(Model::SpikeSourceArray(a)) => ExpModel::Source(
                 a.trains

@@ -133,7 +133,7 @@ impl MachineProgram {
     /// Serialises the program.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut manifest = serde_json::to_vec_pretty(&self.manifest).expect("the manifest serialises");
-        while manifest.len() % 4 != 0 {
+        while !manifest.len().is_multiple_of(4) {
             manifest.push(b' ');
         }
         let mut out = Vec::new();

@@ -112,7 +112,7 @@ fn weight_recording_of_projections_sharing_rows_is_refused() {
     };
     let opts = |profile| CompileOptions { profile, max_neurons_per_core: 256, n_steps: 10 };
     let net = yaml::parse(&text("excitatory"), "shared.yaml").unwrap();
-    let d = compile(&net, &opts(TargetProfile::Spinnaker)).err().expect("L013");
+    let d = compile(&net, &opts(TargetProfile::Spinnaker)).expect_err("L013");
     let e = d.errors().find(|e| e.code == "L013").expect("L013");
     assert!(e.message.contains("projection 'p2' has the same pre and post populations and receptor"), "{}", e.message);
     assert_eq!(e.field, "projection");

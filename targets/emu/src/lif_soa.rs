@@ -653,7 +653,7 @@ mod tests {
                 // Random adds anywhere in the buffer, including padding neurons and type 2/3.
                 for _ in 0..(rng.next() % 64) {
                     let idx = rng.next() as usize % layout.len();
-                    let w = (rng.next() >> 24) as u16 * if rng.next() % 50 == 0 { 200 } else { 1 };
+                    let w = (rng.next() >> 24) as u16 * if rng.next().is_multiple_of(50) { 200 } else { 1 };
                     let (mut c1, mut c2) = (0, 0);
                     add_saturating(&mut rb_ref[idx], w, &mut c1);
                     add_saturating(&mut rb_fast[idx], w, &mut c2);

@@ -388,7 +388,7 @@ const ENTRY_WORDS: usize = core::mem::size_of::<SectionEntry>() / 4;
 
 fn cast<T: Pod>(words: &[u32]) -> Option<&[T]> {
     let bytes: &[u8] = bytemuck::cast_slice(words);
-    if bytes.len() % core::mem::size_of::<T>() != 0 {
+    if !bytes.len().is_multiple_of(core::mem::size_of::<T>()) {
         return None;
     }
     bytemuck::try_cast_slice(bytes).ok()

@@ -387,7 +387,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<NpyArray, NpyError> {
             shape,
             dtype,
             expected: count as u64,
-            found: (body.len() / size) as u64 + u64::from(body.len() % size != 0),
+            found: (body.len() / size) as u64 + u64::from(!body.len().is_multiple_of(size)),
         });
     }
     let data = match dtype {

@@ -251,7 +251,7 @@ fn good() -> Vec<u8> {
 /// A file with the header text replaced (keeping it 64-byte aligned).
 fn with_header(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut h = dict.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

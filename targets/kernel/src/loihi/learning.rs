@@ -334,7 +334,7 @@ pub fn in_epoch_time(t_epoch: u8, time_step: u32) -> u8 {
 
 /// Whether the learning phase runs after the spike phase of step `t`.
 pub fn is_learning_step(p: &LearningParams, time_step: u32) -> bool {
-    time_step % p.t_epoch.max(1) as u32 == 0
+    time_step.is_multiple_of(p.t_epoch.max(1) as u32)
 }
 
 /// Spike phase of step `time_step` (1-based), every step.
@@ -601,7 +601,7 @@ pub fn learning_phase(
     };
     // (2) dependencies
     let u = match k {
-        Some(k) => (((time_step / te as u32) % (1u32 << k)) == 0) as i32,
+        Some(k) => (time_step / te as u32).is_multiple_of(1u32 << k) as i32,
         None => 0,
     };
     // (3) trace histories

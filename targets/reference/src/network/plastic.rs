@@ -332,7 +332,7 @@ impl Sop {
         for &j in post {
             self.post_ev[j as usize].push(off);
         }
-        if t % te != 0 {
+        if !t.is_multiple_of(te) {
             return;
         }
         let te_us = te as usize;
@@ -357,7 +357,7 @@ impl Sop {
         let tx: Vec<usize> = self.pre_ev.iter().map(|e| e.iter().copied().max().unwrap_or(0) as usize).collect();
         let ty: Vec<usize> = self.post_ev.iter().map(|e| e.iter().copied().max().unwrap_or(0) as usize).collect();
         let u = match self.decimate {
-            Some(k) => f64::from(((t / te) % (1u32 << k)) == 0),
+            Some(k) => f64::from((t / te).is_multiple_of(1u32 << k)),
             None => 0.0,
         };
         let n = proj.csr_of.len();

@@ -114,7 +114,7 @@ impl Recorder {
                     }
                 }
                 Plan::State { pop, var, idx, every, rec } => {
-                    if t == 0 || t % *every != 0 {
+                    if t == 0 || !t.is_multiple_of(*every) {
                         continue;
                     }
                     if let Some(x) = sim.state(*pop, *var) {
@@ -123,7 +123,7 @@ impl Recorder {
                     }
                 }
                 Plan::Weights { proj, every, rec } => {
-                    let due = if *every == 0 { t == self.n_steps } else { t > 0 && t % *every == 0 };
+                    let due = if *every == 0 { t == self.n_steps } else { t > 0 && t.is_multiple_of(*every) };
                     if due {
                         rec.steps.push(t);
                         sim.extend_weights(*proj, &mut rec.values);
