@@ -7,7 +7,7 @@ use crate::Format;
 use anyhow::Context;
 use spikeforge_compiler::diag::{Diagnostic, Diagnostics};
 use spikeforge_compiler::lower::TargetProfile;
-use spikeforge_verify::{Mode, Protocol, ToleranceOverrides, Tolerances, VerifyOptions};
+use spikeforge_verify::{Mode, PlasticWeightBits, Protocol, ToleranceOverrides, Tolerances, VerifyOptions};
 use std::path::PathBuf;
 
 /// Arguments of `spikeforge verify`.
@@ -34,6 +34,11 @@ pub struct VerifyArgs {
     /// Emulator threads (closed loop; the output does not depend on it).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Bits of a stored plastic weight on the spinnaker profile, as for
+    /// compile and run: 16 (sPyNNaker's row weight) or 32 (the documented
+    /// deviation, docs/plasticity.md). Verify what you will run.
+    #[arg(long, default_value_t = 16, value_parser = crate::parse_plastic_weight_bits)]
+    plastic_weight_bits: u32,
     /// Kernel-grid stride in steps (1 = the exhaustive grid).
     #[arg(long, default_value_t = 1)]
     grid_stride: u32,
@@ -116,6 +121,7 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Failure> {
         tolerances: tol.with(&o),
         profile: a.profile.as_deref().map(|p| if p == "loihi" { TargetProfile::Loihi } else { TargetProfile::Spinnaker }),
         threads: a.threads.max(1),
+        plastic_weight_bits: PlasticWeightBits::from_bits(a.plastic_weight_bits).expect("clap checked the width"),
         ..Default::default()
     };
     opts.protocol.grid_stride = a.grid_stride.max(1);

@@ -30,3 +30,17 @@ fn a_passing_verification_exits_0_and_json_is_the_report() {
     let out = spikeforge().args(["verify", "examples/free_energy.yaml", "--open-loop", "--steps", "3000", "--tol-final-max", "0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn plastic_weight_bits_verifies_what_run_would_run() {
+    // song2000 is run with --plastic-weight-bits 32; verified the same way,
+    // its STDP window passes (it fails at sPyNNaker's 16 bits, above).
+    let out = spikeforge().args(["verify", "examples/song2000.yaml", "--protocol", "stdp-window", "--plastic-weight-bits", "32", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["plastic_weight_bits"], 32);
+    assert_eq!(v["pass"], true);
+    let out = spikeforge().args(["verify", "examples/song2000.yaml", "--plastic-weight-bits", "24"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'24' is not a plastic weight width; expected 16 or 32"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -25,7 +25,8 @@ pub mod tolerances;
 use report::{max_rms, slope, Bound, Growth, Metric, PopulationReport, ProjectionReport, Report, Series, REPORT_SCHEMA};
 use spikeforge_compiler::expand::{self, Expanded};
 use spikeforge_compiler::ir::{self, recording::What};
-use spikeforge_compiler::lower::{self, CompileOptions, TargetProfile};
+use spikeforge_compiler::lower::{self, CompileOptions, ProfileOptions, TargetProfile};
+pub use spikeforge_compiler::quantize::spinnaker_stdp::PlasticWeightBits;
 use spikeforge_reference::network::{self as refnet, PlasticityPolicy, SimOptions};
 use spikeforge_results::RunResult;
 use std::collections::BTreeMap;
@@ -77,11 +78,23 @@ pub struct VerifyOptions {
     pub threads: usize,
     /// Synapses whose trajectories are kept for the plots, per projection.
     pub trajectories: usize,
+    /// Width of stored plastic weights on the spinnaker profile, as
+    /// `spikeforge compile --plastic-weight-bits` (verify what will run).
+    pub plastic_weight_bits: PlasticWeightBits,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { mode: Mode::OpenLoop, n_steps: None, tolerances: Tolerances::default(), protocol: ProtocolOptions::default(), profile: None, threads: 1, trajectories: 4 }
+        VerifyOptions {
+            mode: Mode::OpenLoop,
+            n_steps: None,
+            tolerances: Tolerances::default(),
+            protocol: ProtocolOptions::default(),
+            profile: None,
+            threads: 1,
+            trajectories: 4,
+            plastic_weight_bits: PlasticWeightBits::Sixteen,
+        }
     }
 }
 
@@ -114,6 +127,7 @@ pub fn verify(net: &ir::Network, opts: &VerifyOptions) -> Result<Report, VerifyE
             _ => None,
         },
         profile: profile.name().into(),
+        plastic_weight_bits: opts.plastic_weight_bits.bits(),
         dt_ms: net.dt_ms,
         n_steps,
         tolerances: Some(opts.tolerances),
@@ -224,6 +238,29 @@ fn sign_counts(d: &[(f64, f64)]) -> (u64, u64) {
 
 const MAX_STORED_ERRORS: usize = 20_000;
 
+/// Post events a neuron's history holds besides the one before a window
+/// (sPyNNaker's `MAX_POST_SYNAPTIC_EVENTS` slots, one of them the oldest,
+/// kept as the window's "previous" event).
+const POST_HISTORY_EVENTS: usize = spikeforge_kernel::spinnaker::stdp::MAX_POST_SYNAPTIC_EVENTS - 1;
+
+/// Of the post events (spike steps `post`, reaching the synapse `delay`
+/// later) that fall into a pre interval `(previous pre, pre]` of `pre`,
+/// those that are more than [`POST_HISTORY_EVENTS`] back from the interval's
+/// end (lost on the chip), and all of them: `(lost, total)`.
+fn history_overflow(pre: &[u32], post: &[u32], delay: u32) -> (u64, u64) {
+    let (mut lost, mut total, mut j) = (0u64, 0u64, 0usize);
+    for &t in pre {
+        let start = j;
+        while j < post.len() && post[j] + delay <= t {
+            j += 1;
+        }
+        let n = (j - start) as u64;
+        total += n;
+        lost += n.saturating_sub(POST_HISTORY_EVENTS as u64);
+    }
+    (lost, total)
+}
+
 fn open_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &VerifyOptions, report: &mut Report) -> Result<(), VerifyError> {
     let inet = instrumented(net, 0);
     let exp = expand_net(&inet, n_steps)?;
@@ -251,13 +288,26 @@ fn open_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &Ver
                 continue;
             };
             let shift = q.populations[ep.post].as_ref().map_or(0, |b| b.left_shifts[q.synapse_type[k] as usize]);
-            let setup = stdp_open::StdpSetup::new(stdp_rule, shift, dt)?;
+            let setup = stdp_open::StdpSetup::new(stdp_rule, shift, dt, opts.plastic_weight_bits == PlasticWeightBits::ThirtyTwo)?;
             for d in setup.precision_diagnostics(0.01) {
                 report.diagnostics.push(format!("{scope}: {d}"));
             }
             (pr.w_min, pr.w_max) = setup.bounds();
             pr.weight_lsb = setup.lsb();
             let range = setup.range();
+            if !matches!(setup.rule, spikeforge_reference::stdp::Rule::Pair(p) if p.pairing == spikeforge_reference::stdp::Pairing::Nearest) {
+                let (lost, total) = ep.synapses.iter().fold((0u64, 0u64), |(l, t), s| {
+                    let (a, b) = history_overflow(&pre[s.pre as usize], &post[s.post as usize], s.delay);
+                    (l + a, t + b)
+                });
+                if lost > 0 {
+                    report.diagnostics.push(format!(
+                        "{scope}: {lost} of {total} post events ({:.1} %) reach a synapse after {} others since its previous pre spike; the chip's post history (sPyNNaker's MAX_POST_SYNAPTIC_EVENTS) has dropped the oldest by then, so their pairings are lost: that part of the error is the history's length, not the fixed-point arithmetic",
+                        100.0 * lost as f64 / total.max(1) as f64,
+                        POST_HISTORY_EVENTS
+                    ));
+                }
+            }
             for (j, s) in ep.synapses.iter().enumerate() {
                 let run = setup.run(&pre[s.pre as usize], &post[s.post as usize], s.delay, s.weight)?;
                 for (m, (x, f)) in run.deltas().enumerate() {
@@ -332,7 +382,8 @@ fn closed_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &V
     let inet = instrumented(net, 0);
     let exp = expand_net(&inet, n_steps)?;
     let copts = CompileOptions { profile, max_neurons_per_core: lower::DEFAULT_MAX_NEURONS_PER_CORE, n_steps };
-    let compiled = lower::compile(&inet, &copts).map_err(|d| VerifyError::Network(format!("compile: {}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "))))?;
+    let popts = ProfileOptions { plastic_weight_bits: opts.plastic_weight_bits };
+    let compiled = lower::compile_with_profile(&inet, &copts, &expand::Stimuli::default(), &popts).map_err(|d| VerifyError::Network(format!("compile: {}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "))))?;
     let emu_err = |e: spikeforge_emu::EmuError| VerifyError::Network(format!("emulator: {e}"));
     let initial = spikeforge_emu::Emulator::new(compiled.program.clone(), 1).map_err(emu_err)?.run(0, |_| {}).map_err(emu_err)?.0;
     let (fixed, _) = spikeforge_emu::Emulator::with_max_threads(compiled.program, opts.threads).map_err(emu_err)?.run(n_steps, |_| {}).map_err(emu_err)?;
@@ -443,7 +494,7 @@ fn protocol(net: &ir::Network, n_steps: u32, proto: Protocol, opts: &VerifyOptio
         let q = spikeforge_compiler::quantize::spinnaker::quantize(net, &exp);
         let ep = &exp.projections[ep_k];
         let shift = q.populations[ep.post].as_ref().map_or(0, |b| b.left_shifts[q.synapse_type[ep_k] as usize]);
-        let setup = stdp_open::StdpSetup::new(stdp_rule, shift, dt)?;
+        let setup = stdp_open::StdpSetup::new(stdp_rule, shift, dt, opts.plastic_weight_bits == PlasticWeightBits::ThirtyTwo)?;
         for d in setup.precision_diagnostics(0.01) {
             report.diagnostics.push(format!("rule '{}': {d}", rule.name));
         }

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 /// Schema name of `report.json`.
 pub const REPORT_SCHEMA: &str = "spikeforge-verify/1";
 
+fn sixteen() -> u32 {
+    16
+}
+
 /// Whether a metric must stay below or above its tolerance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,6 +121,10 @@ pub struct Report {
     /// The protocol (mode `protocol`).
     pub protocol: Option<String>,
     pub profile: String,
+    /// Width of the stored plastic weights on the spinnaker profile (16 =
+    /// sPyNNaker's; 32 = `--plastic-weight-bits 32`).
+    #[serde(default = "sixteen")]
+    pub plastic_weight_bits: u32,
     pub dt_ms: f64,
     pub n_steps: u32,
     pub tolerances: Option<Tolerances>,
@@ -152,10 +160,11 @@ impl Report {
             None => self.mode.replace('_', " "),
         };
         s.push_str(&format!(
-            "verify {} ({}, profile {}, {} steps of {} ms): {}\n",
+            "verify {} ({}, profile {}{}, {} steps of {} ms): {}\n",
             self.network,
             what,
             self.profile,
+            if self.plastic_weight_bits == 32 { ", 32-bit plastic weights" } else { "" },
             self.n_steps,
             self.dt_ms,
             if self.pass { "PASS" } else { "FAIL" }
