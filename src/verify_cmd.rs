@@ -42,6 +42,13 @@ pub struct VerifyArgs {
     /// Kernel-grid stride in steps (1 = the exhaustive grid).
     #[arg(long, default_value_t = 1)]
     grid_stride: u32,
+    /// Pre/post pairings per lag of stdp-window and per point of
+    /// pairing-frequency (default 60).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pairs: Option<u32>,
+    /// Pairing rate of stdp-window, Hz (default 1).
+    #[arg(long, value_name = "HZ", value_parser = parse_rate_hz)]
+    pair_rate_hz: Option<f64>,
     /// Max per-update dw error, fraction of w_max - w_min.
     #[arg(long)]
     tol_dw_max: Option<f64>,
@@ -71,6 +78,15 @@ pub struct VerifyArgs {
     tol_protocol_sign: Option<f64>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// A pairing rate: finite and in (0, 1000] Hz.
+fn parse_rate_hz(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => Ok(r),
+        Ok(r) => Err(format!("{r} Hz is not a pairing rate; expected a rate in (0, 1000] Hz")),
+        Err(_) => Err(format!("'{s}' is not a number of Hz")),
+    }
 }
 
 fn user_error(code: &'static str, object: &str, message: String, format: Format) -> Failure {
@@ -125,6 +141,12 @@ pub fn verify(a: &VerifyArgs) -> Result<(), Failure> {
         ..Default::default()
     };
     opts.protocol.grid_stride = a.grid_stride.max(1);
+    if let Some(n) = a.pairs {
+        opts.protocol.n_pairs = n as usize;
+    }
+    if let Some(r) = a.pair_rate_hz {
+        opts.protocol.rate_hz = r;
+    }
     let mut report = spikeforge_verify::verify(&net, &opts).map_err(|e| user_error("V002", &file, e.to_string(), format))?;
     if let Some(dir) = &a.output {
         spikeforge_verify::write_outputs(&mut report, dir).with_context(|| format!("writing {}", dir.display()))?;

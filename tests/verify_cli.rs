@@ -44,3 +44,29 @@ fn plastic_weight_bits_verifies_what_run_would_run() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'24' is not a plastic weight width; expected 16 or 32"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn stdp_window_pairs_and_rate_come_from_flags() {
+    let out = spikeforge()
+        .args(["verify", "examples/song2000.yaml", "--protocol", "stdp-window", "--plastic-weight-bits", "32", "--pairs", "20", "--pair-rate-hz", "5", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["curves"][0]["name"], "window at 5 Hz, 20 pairs");
+    // 20 pairs at 5 Hz: the summed window is a third of 60 pairs at 1 Hz at
+    // short lags (the pairs do not interact at 200 ms spacing)
+    let at = |v: &serde_json::Value, lag: f64| {
+        let x = v["curves"][0]["x"].as_array().unwrap().iter().position(|x| x.as_f64() == Some(lag)).unwrap();
+        v["curves"][0]["float"][x].as_f64().unwrap()
+    };
+    let out60 = spikeforge().args(["verify", "examples/song2000.yaml", "--protocol", "stdp-window", "--plastic-weight-bits", "32", "--format", "json"]).output().unwrap();
+    let v60: serde_json::Value = serde_json::from_slice(&out60.stdout).unwrap();
+    assert!((at(&v, 5.0) / at(&v60, 5.0) - 1.0 / 3.0).abs() < 0.02, "{} vs {}", at(&v, 5.0), at(&v60, 5.0));
+    // bad values: clear errors, exit 1
+    for (flag, value, msg) in [("--pairs", "0", "0 is not in 1..=100000"), ("--pair-rate-hz", "0", "0 Hz is not a pairing rate"), ("--pair-rate-hz", "fast", "'fast' is not a number of Hz")] {
+        let out = spikeforge().args(["verify", "examples/song2000.yaml", "--protocol", "stdp-window", flag, value]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(msg), "{flag} {value}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -488,6 +488,7 @@ fn protocol(net: &ir::Network, n_steps: u32, proto: Protocol, opts: &VerifyOptio
         .find_map(|(k, p)| net.plasticity_rules.iter().find(|r| !p.plasticity.is_empty() && r.name == p.plasticity).map(|r| (k, r)))
         .ok_or_else(|| VerifyError::Usage(format!("protocol {}: the network has no plastic projection", proto.name())))?;
     let dt = net.dt_ms;
+    opts.protocol.check(dt)?;
     if let Some(stdp_rule) = refnet::stdp_rule_from_ir(rule) {
         // the projection's ring-buffer shift, as compiled
         let exp = expand_net(net, 1)?;

@@ -88,6 +88,26 @@ pub struct ProtocolOptions {
     pub grid_weights: usize,
 }
 
+impl ProtocolOptions {
+    /// Whether the pairing protocols can run at time step `dt_ms`: at least
+    /// one pair, and pairs at least one step apart at `rate_hz` and at every
+    /// frequency of `freqs_hz`.
+    pub fn check(&self, dt_ms: f64) -> Result<(), VerifyError> {
+        if self.n_pairs == 0 {
+            return Err(VerifyError::Usage("the pairing protocols need at least one pair per point".into()));
+        }
+        for (what, r) in std::iter::once(("the pairing rate", self.rate_hz)).chain(self.freqs_hz.iter().map(|&f| ("a pairing frequency", f))) {
+            if !(r.is_finite() && r > 0.0) || 1000.0 / r < dt_ms {
+                return Err(VerifyError::Usage(format!(
+                    "{what} of {r} Hz puts the pairs less than one time step ({dt_ms} ms) apart; expected a rate in (0, {}] Hz",
+                    1000.0 / dt_ms
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for ProtocolOptions {
     fn default() -> Self {
         ProtocolOptions {

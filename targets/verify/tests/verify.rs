@@ -229,3 +229,14 @@ fn wide_setup_writes_the_region_the_compiler_writes() {
         assert_eq!(&rule.regions[..words.len()], &words[..], "wide {wide}");
     }
 }
+
+#[test]
+fn pairing_protocols_refuse_pairs_closer_than_a_step() {
+    let mut o = opts(Mode::Protocol(Protocol::StdpWindow), 1);
+    o.protocol.rate_hz = 20_000.0; // dt 0.1 ms: at most 10 kHz
+    let e = verify(&example("song2000.yaml"), &o).unwrap_err().to_string();
+    assert!(e.contains("the pairing rate of 20000 Hz puts the pairs less than one time step (0.1 ms) apart; expected a rate in (0, 10000] Hz"), "{e}");
+    let mut o = opts(Mode::Protocol(Protocol::PairingFrequency), 1);
+    o.protocol.n_pairs = 0;
+    assert!(verify(&example("song2000.yaml"), &o).unwrap_err().to_string().contains("at least one pair"));
+}
