@@ -7,22 +7,21 @@
 //! 1. delivers the spikes of `t − 1` (its local copy) through its
 //!    [`Fanout`] to the cores whose rows it merges, then steps its cores
 //!    (the others receive the spikes themselves; update, record) and
-//!    publishes each core's spikes of `t` on the shared [`SpikeBoard`]
-//!    (slot parity `t & 1`), then its stamp `t + 1` (on the same cache line
-//!    as its cores' spike counts);
+//!    publishes all their spikes of `t` in its mailbox on the shared
+//!    [`SpikeBoard`] (slot parity `t & 1`), the stamp `t + 1` last;
 //! 2. waits until every other worker's stamp of parity `t & 1` says `t + 1`
 //!    and copies their cores' spikes of `t` into its local copy (the input
-//!    of step `t + 1`; its own cores' it copies directly), then runs the
+//!    of step `t + 1`; its own cores' it moves in directly), then runs the
 //!    learning pass of its cores.
 //!
 //! The stamps are the only synchronisation: a worker writes parity
 //! `(t + 1) & 1` only after it has seen every other worker's stamp of `t`,
 //! which each sets after it has read parity `(t − 1) & 1`, the same slots.
-//! Waiting on the stamp line fetches the counts with it, so a step costs one
-//! cache-line transfer per other worker plus the lines of the ids that are
-//! read (a counting barrier costs two more round trips). Cores never share
-//! mutable state, so the result does not depend on the number of workers or
-//! on which worker steps which core.
+//! A mailbox is packed (stamp, counts, ids), so a step costs a worker about
+//! one or two cache-line transfers per other worker (a counting barrier
+//! plus per-core slots cost several more). Cores never share mutable state,
+//! so the result does not depend on the number of workers or on which
+//! worker steps which core.
 
 use crate::core::{CoreState, Recorder};
 use crate::fanout::Fanout;
@@ -33,33 +32,40 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 /// machine the other worker may be descheduled).
 const SPIN_LIMIT: u32 = 1 << 11;
 
-/// Sixteen words on one cache line of their own: a worker's stamp (lane 0
-/// of its first line) and its cores' spike counts.
+/// Sixteen words on one cache line of their own.
 #[repr(align(64))]
-struct CountLine([AtomicU32; 16]);
+struct Line([AtomicU32; 16]);
 
-impl CountLine {
-    fn new() -> CountLine {
-        CountLine(std::array::from_fn(|_| AtomicU32::new(0)))
+/// One worker's spikes of one step parity, packed: word 0 the stamp, then
+/// one count per core of the worker (its cores in ascending order), then
+/// the ids of those cores one after the other. Lines of its own.
+struct Mailbox(Box<[Line]>);
+
+impl Mailbox {
+    fn new(words: usize) -> Mailbox {
+        Mailbox((0..words.div_ceil(16)).map(|_| Line(std::array::from_fn(|_| AtomicU32::new(0)))).collect())
+    }
+
+    #[inline]
+    fn word(&self, i: usize) -> &AtomicU32 {
+        &self.0[i / 16].0[i % 16]
     }
 }
 
-/// Every core's spike list of the last two steps, written by the core's
-/// worker and read by the others once the writer's stamp says the step is
-/// complete (the ids and counts are plain relaxed stores, ordered by the
-/// stamp's release store).
+/// Every worker's spikes of the last two steps, written by the worker and
+/// read by the others once its stamp says the step is complete (the counts
+/// and ids are relaxed stores, ordered by the stamp's release store).
 ///
-/// A worker's stamp and the counts of its cores sit on cache lines of their
-/// own (per parity; no line shared between workers): a reader touches one
-/// line per worker, not one per core, and writers never contend for a line.
-/// The ids are read only for cores that spiked.
+/// A worker writes its step's spikes in one go after stepping its cores,
+/// packed into a mailbox of its own: at a few spikes per core and step, a
+/// reader pulls one or two cache lines per worker and step, and a writer
+/// takes back as few (per core and step, each a separate transfer, they
+/// made up a tenth of a 2-worker step at dt = 1 ms).
 pub struct SpikeBoard {
-    /// Per core: its count line and lane, and its ids for parity 0 and 1.
-    place: Vec<(usize, usize)>,
-    /// Per worker: its first count line (lane 0: its stamp).
-    stamp_line: Vec<usize>,
-    counts: [Vec<CountLine>; 2],
-    ids: Vec<[Box<[AtomicU32]>; 2]>,
+    /// Per worker: its cores (ascending global index) and their capacities.
+    cores: Vec<Vec<(usize, usize)>>,
+    /// Per worker, per parity.
+    boxes: Vec<[Mailbox; 2]>,
     /// Set when a worker panics, so that nobody waits for it forever.
     poisoned: AtomicBool,
 }
@@ -69,57 +75,45 @@ impl SpikeBoard {
     /// neurons); `assignment[c]`: its worker.
     pub fn new(capacity: &[usize], assignment: &[usize]) -> SpikeBoard {
         let workers = assignment.iter().max().map_or(0, |&w| w + 1);
-        // Lane 0 of a worker's first line is its stamp.
-        let mut lanes_used = vec![1usize; workers];
-        let mut place_in_worker = Vec::with_capacity(assignment.len());
-        for &w in assignment {
-            place_in_worker.push((w, lanes_used[w]));
-            lanes_used[w] += 1;
+        let mut cores = vec![Vec::new(); workers];
+        for (c, &w) in assignment.iter().enumerate() {
+            cores[w].push((c, capacity[c]));
         }
-        // Each worker's lines start after the previous worker's.
-        let mut first_line = vec![0usize; workers + 1];
-        for w in 0..workers {
-            first_line[w + 1] = first_line[w] + lanes_used[w].div_ceil(16);
+        let boxes = cores
+            .iter()
+            .map(|cs| {
+                let words = 1 + cs.len() + cs.iter().map(|&(_, n)| n).sum::<usize>();
+                [Mailbox::new(words), Mailbox::new(words)]
+            })
+            .collect();
+        SpikeBoard { cores, boxes, poisoned: AtomicBool::new(false) }
+    }
+
+    fn workers(&self) -> usize {
+        self.cores.len()
+    }
+
+    /// Publishes `worker`'s spikes of step `t` (`spikes[k]`: those of its
+    /// `k`-th core) and marks them complete.
+    fn publish(&self, worker: usize, t: u32, spikes: &[Vec<u32>]) {
+        let b = &self.boxes[worker][(t & 1) as usize];
+        let cores = &self.cores[worker];
+        let mut at = 1 + cores.len();
+        for (k, (&(core, cap), s)) in cores.iter().zip(spikes).enumerate() {
+            assert!(s.len() <= cap, "core {core} emitted {} spikes, more than its {cap} neurons", s.len());
+            b.word(1 + k).store(s.len() as u32, Ordering::Relaxed);
+            for &x in s {
+                b.word(at).store(x, Ordering::Relaxed);
+                at += 1;
+            }
         }
-        let place = place_in_worker.iter().map(|&(w, i)| (first_line[w] + i / 16, i % 16)).collect();
-        let lines = || (0..first_line[workers]).map(|_| CountLine::new()).collect();
-        let ids = |n: usize| (0..n).map(|_| AtomicU32::new(0)).collect();
-        SpikeBoard {
-            place,
-            stamp_line: first_line[..workers].to_vec(),
-            counts: [lines(), lines()],
-            ids: capacity.iter().map(|&n| [ids(n), ids(n)]).collect(),
-            poisoned: AtomicBool::new(false),
-        }
+        b.word(0).store(t.wrapping_add(1), Ordering::Release);
     }
 
-    fn count(&self, core: usize, t: u32) -> &AtomicU32 {
-        let (line, lane) = self.place[core];
-        &self.counts[(t & 1) as usize][line].0[lane]
-    }
-
-    fn stamp(&self, worker: usize, t: u32) -> &AtomicU32 {
-        &self.counts[(t & 1) as usize][self.stamp_line[worker]].0[0]
-    }
-
-    fn publish(&self, core: usize, t: u32, spikes: &[u32]) {
-        let ids = &self.ids[core][(t & 1) as usize];
-        assert!(spikes.len() <= ids.len(), "core {core} emitted {} spikes, more than its {} neurons", spikes.len(), ids.len());
-        for (d, &x) in ids.iter().zip(spikes) {
-            d.store(x, Ordering::Relaxed);
-        }
-        self.count(core, t).store(spikes.len() as u32, Ordering::Relaxed);
-    }
-
-    /// Marks `worker`'s spikes of step `t` complete.
-    fn complete(&self, worker: usize, t: u32) {
-        self.stamp(worker, t).store(t.wrapping_add(1), Ordering::Release);
-    }
-
-    /// Waits until `worker` has completed step `t`. Panics if a worker
+    /// Waits until `worker` has published step `t`. Panics if a worker
     /// panicked (so nobody waits forever).
     fn wait_for(&self, worker: usize, t: u32) {
-        let stamp = self.stamp(worker, t);
+        let stamp = self.boxes[worker][(t & 1) as usize].word(0);
         let mut spins = 0u32;
         while stamp.load(Ordering::Acquire) != t.wrapping_add(1) {
             if self.poisoned.load(Ordering::Relaxed) {
@@ -134,11 +128,18 @@ impl SpikeBoard {
         }
     }
 
-    fn read(&self, core: usize, t: u32, into: &mut Vec<u32>) {
-        let n = self.count(core, t).load(Ordering::Relaxed) as usize;
-        into.clear();
-        if n > 0 {
-            into.extend(self.ids[core][(t & 1) as usize][..n].iter().map(|x| x.load(Ordering::Relaxed)));
+    /// Copies `worker`'s spikes of step `t` into `into` (by global core
+    /// index). Only after [`SpikeBoard::wait_for`] of the same step.
+    fn read(&self, worker: usize, t: u32, into: &mut [Vec<u32>]) {
+        let b = &self.boxes[worker][(t & 1) as usize];
+        let cores = &self.cores[worker];
+        let mut at = 1 + cores.len();
+        for (k, &(core, _)) in cores.iter().enumerate() {
+            let n = b.word(1 + k).load(Ordering::Relaxed) as usize;
+            let v = &mut into[core];
+            v.clear();
+            v.extend((at..at + n).map(|i| b.word(i).load(Ordering::Relaxed)));
+            at += n;
         }
     }
 }
@@ -263,12 +264,10 @@ pub fn run_parallel(
         p.cores.push(core);
         p.recorders.push(rec);
     }
-    // Per worker, the cores of the others (whose spikes it copies from the board).
-    let others: Vec<Vec<usize>> = (0..workers).map(|me| (0..assignment.len()).filter(|&c| assignment[c] != me).collect()).collect();
     let mut parts = parts.into_iter().zip(fanouts.iter_mut());
     let mine = parts.next();
     let start: &Vec<Vec<u32>> = spikes;
-    let (board, others) = (&board, &others);
+    let board = &board;
     let result = std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (k, (part, fanout)) in parts.enumerate() {
@@ -276,8 +275,7 @@ pub fn run_parallel(
             let spawned = std::thread::Builder::new()
                 .name(format!("spikeforge-emu-{}", k + 1))
                 .spawn_scoped(s, move || {
-                    let others = &others[part.me];
-                    worker(part, fanout, board, others, seg, local, &mut |_| {});
+                    worker(part, fanout, board, seg, local, &mut |_| {});
                 });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -292,7 +290,7 @@ pub fn run_parallel(
             }
         }
         let local = match mine {
-            Some((part, fanout)) => worker(part, fanout, board, &others[0], seg, start.clone(), progress),
+            Some((part, fanout)) => worker(part, fanout, board, seg, start.clone(), progress),
             None => start.clone(),
         };
         for h in handles {
@@ -306,12 +304,11 @@ pub fn run_parallel(
     Ok(())
 }
 
-/// One worker's steps. `others`: the cores it does not step.
+/// One worker's steps.
 fn worker(
     mut part: Part<'_>,
     fanout: &mut Fanout,
     board: &SpikeBoard,
-    others: &[usize],
     seg: &Segment<'_>,
     mut local: Vec<Vec<u32>>,
     progress: &mut dyn FnMut(u32),
@@ -325,17 +322,14 @@ fn worker(
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
             let c = part.ids[k];
             step_core(core, rec, &seg.inputs[c], &local, t, &mut own[k], fanout.ring(k));
-            board.publish(c, t, &own[k]);
         }
-        board.complete(part.me, t);
+        board.publish(part.me, t, &own);
         for (k, &c) in part.ids.iter().enumerate() {
             std::mem::swap(&mut local[c], &mut own[k]);
         }
-        for w in (0..board.stamp_line.len()).filter(|&w| w != part.me) {
+        for w in (0..board.workers()).filter(|&w| w != part.me) {
             board.wait_for(w, t);
-        }
-        for &c in others {
-            board.read(c, t, &mut local[c]);
+            board.read(w, t, &mut local);
         }
         if seg.learning {
             for (k, core) in part.cores.iter_mut().enumerate() {
