@@ -467,6 +467,18 @@ impl CoreState {
                 let (neurons, synapses) = soa.to_kernel();
                 c.neurons = SpinnakerNeurons::Reference { neurons, synapses, thresholds: thresholds.clone() };
             }
+            if let Some(p) = c.plastic.as_deref_mut() {
+                p.use_reference_path();
+            }
+        }
+    }
+
+    /// The STDP state of a SpiNNaker core: its plastic rows' words and its
+    /// post histories as words (`None`: no plastic matrix).
+    pub fn stdp_state(&self) -> Option<(Vec<u32>, Vec<u32>)> {
+        match self {
+            CoreState::Spinnaker(c) => c.plastic.as_ref().map(|p| p.state_words()),
+            _ => None,
         }
     }
 

@@ -51,6 +51,7 @@ mod fanout;
 mod workers;
 mod learning;
 mod plastic;
+mod stdp_fast;
 mod fep;
 
 use crate::core::{CoreState, Recorder};
@@ -206,6 +207,14 @@ impl Emulator {
     #[doc(hidden)]
     pub fn spinnaker_state(&self, core: usize) -> Option<(Vec<LifState>, Vec<ExpSynapseState>, Vec<u16>)> {
         self.cores.get(core)?.spinnaker_state()
+    }
+
+    /// The STDP state of SpiNNaker core `core`: the words of its plastic
+    /// rows (pre histories, weights, controls) and of its post histories
+    /// (`None`: no plastic matrix).
+    #[doc(hidden)]
+    pub fn spinnaker_stdp_state(&self, core: usize) -> Option<(Vec<u32>, Vec<u32>)> {
+        self.cores.get(core)?.stdp_state()
     }
 
     /// The program being run.

@@ -27,6 +27,12 @@
 //! Nothing per synapse is kept outside the row words (2 B weight + 2 B
 //! control, or 4 B + 2 B with 32-bit weights); the control half-words are
 //! decoded as the row is walked.
+//!
+//! Rows are walked by the emulator's own walker ([`crate::stdp_fast`]:
+//! post-event windows found by counting on a padded copy of each post
+//! history, pair-rule potentiation from a per-row table; the same bits),
+//! except on the reference path ([`PlasticCore::use_reference_path`]),
+//! which runs the kernel's `process_row_controls`.
 
 use crate::EmuError;
 use spikeforge_kernel::program::{
@@ -34,7 +40,9 @@ use spikeforge_kernel::program::{
 };
 use spikeforge_kernel::spinnaker::ring_buffer::{process_fixed_synapses, RingBufferLayout};
 use spikeforge_kernel::spinnaker::stdp::nearest::{NearestPairRule, NearestPostEventHistory};
-use spikeforge_kernel::spinnaker::stdp::triplet::{TripletPostEventHistory, TripletRule};
+use spikeforge_kernel::spinnaker::stdp::triplet::{TripletPostEventHistory, TripletPostTrace, TripletRule};
+use crate::stdp_fast::{self, Direct, Mirror, OneTerm, PairTable};
+use spikeforge_kernel::fixed::S411;
 use spikeforge_kernel::spinnaker::stdp::{
     plastic_region_words_sized, process_post_event, process_row_controls, split_plastic_region_as, AdditiveTwoTermWeights, ExpLut,
     OneTermWeights, PairRule, PlasticSynapse, PlasticWeight, PostEventHistory, PostHistory, RowConfig, TimingRule, WeightDependence,
@@ -55,10 +63,12 @@ impl Lut {
 }
 
 /// The timing rule with its post histories (one per neuron).
+/// `mirror`: the post histories as the fast walker reads them
+/// ([`crate::stdp_fast`]); `None` on the reference path (the kernel's walker).
 enum Timing {
-    Pair { plus: Lut, minus: Lut, post: Vec<PostEventHistory> },
-    Nearest { plus: Lut, minus: Lut, post: Vec<NearestPostEventHistory> },
-    Triplet { luts: [Lut; 4], post: Vec<TripletPostEventHistory> },
+    Pair { plus: Lut, minus: Lut, post: Vec<PostEventHistory>, mirror: Option<Mirror<S411>> },
+    Nearest { plus: Lut, minus: Lut, post: Vec<NearestPostEventHistory>, mirror: Option<Mirror<()>> },
+    Triplet { luts: [Lut; 4], post: Vec<TripletPostEventHistory>, mirror: Option<Mirror<TripletPostTrace>> },
 }
 
 /// The weight dependence with its regions (one per synapse type).
@@ -99,6 +109,8 @@ pub struct PlasticCore {
     /// Bytes of a row's pre-event history (padded to a word in the row).
     pre_bytes: usize,
     rows: Rows,
+    /// The fast walker's per-row potentiation table (pair rule).
+    pair_table: PairTable,
 }
 
 fn bad(core: usize, kind: SectionKind, reason: &'static str) -> EmuError {
@@ -162,9 +174,18 @@ impl PlasticCore {
         let mut it = luts.into_iter();
         let mut next = || it.next().expect("counted");
         let (timing, pre_bytes) = match rule.timing {
-            StdpTimingKind::Pair => (Timing::Pair { plus: next(), minus: next(), post: histories(img, core, n)? }, 8),
-            StdpTimingKind::NearestPair => (Timing::Nearest { plus: next(), minus: next(), post: histories(img, core, n)? }, 4),
-            StdpTimingKind::Triplet => (Timing::Triplet { luts: [next(), next(), next(), next()], post: histories(img, core, n)? }, 8),
+            StdpTimingKind::Pair => {
+                let post: Vec<PostEventHistory> = histories(img, core, n)?;
+                (Timing::Pair { plus: next(), minus: next(), mirror: Mirror::build(&post), post }, 8)
+            }
+            StdpTimingKind::NearestPair => {
+                let post: Vec<NearestPostEventHistory> = histories(img, core, n)?;
+                (Timing::Nearest { plus: next(), minus: next(), mirror: Mirror::build(&post), post }, 4)
+            }
+            StdpTimingKind::Triplet => {
+                let post: Vec<TripletPostEventHistory> = histories(img, core, n)?;
+                (Timing::Triplet { luts: [next(), next(), next(), next()], mirror: Mirror::build(&post), post }, 8)
+            }
         };
         let regions = |t: usize| rule.region(t).expect("length checked");
         let weights = match rule.weight {
@@ -226,7 +247,18 @@ impl PlasticCore {
             wide,
             pre_bytes,
             rows: Rows { by_source, row_index, words },
+            pair_table: PairTable::default(),
         }))
+    }
+
+    /// Switches to the kernel's row walker (the reference path): drops the
+    /// fast walker's mirrors of the post histories.
+    pub fn use_reference_path(&mut self) {
+        match &mut self.timing {
+            Timing::Pair { mirror, .. } => *mirror = None,
+            Timing::Nearest { mirror, .. } => *mirror = None,
+            Timing::Triplet { mirror, .. } => *mirror = None,
+        }
     }
 
     /// Processes the plastic rows of the spikes `source` emitted at `time`
@@ -237,21 +269,49 @@ impl PlasticCore {
         let ls = &self.left_shifts;
         let rows = &mut self.rows;
         let wide = self.wide;
+        let table = &mut self.pair_table;
         match (&self.timing, &self.weights) {
-            (Timing::Pair { plus, minus, post }, Weights::OneTerm(dep, regions)) => {
+            (Timing::Pair { plus, minus, post, mirror }, Weights::OneTerm(dep, regions)) => {
                 let rule = PairRule { tau_plus: plus.view(), tau_minus: minus.view() };
-                let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
-                walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                match (mirror, dep) {
+                    (Some(m), WeightDependence::Additive) => {
+                        let w = OneTerm::<false> { regions, left_shifts: ls };
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table)
+                    }
+                    (Some(m), WeightDependence::Multiplicative) => {
+                        let w = OneTerm::<true> { regions, left_shifts: ls };
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table)
+                    }
+                    (None, _) => {
+                        let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
+                        walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                    }
+                }
             }
-            (Timing::Nearest { plus, minus, post }, Weights::OneTerm(dep, regions)) => {
+            (Timing::Nearest { plus, minus, post, mirror }, Weights::OneTerm(dep, regions)) => {
                 let rule = NearestPairRule { tau_plus: plus.view(), tau_minus: minus.view() };
-                let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
-                walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                match (mirror, dep) {
+                    (Some(m), WeightDependence::Additive) => {
+                        let w = OneTerm::<false> { regions, left_shifts: ls };
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct)
+                    }
+                    (Some(m), WeightDependence::Multiplicative) => {
+                        let w = OneTerm::<true> { regions, left_shifts: ls };
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct)
+                    }
+                    (None, _) => {
+                        let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
+                        walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                    }
+                }
             }
-            (Timing::Triplet { luts, post }, Weights::TwoTerm(regions)) => {
+            (Timing::Triplet { luts, post, mirror }, Weights::TwoTerm(regions)) => {
                 let rule = TripletRule { tau_plus: luts[0].view(), tau_minus: luts[1].view(), tau_x: luts[2].view(), tau_y: luts[3].view() };
                 let w = AdditiveTwoTermWeights { regions, left_shifts: ls };
-                walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                match mirror {
+                    Some(m) => walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct),
+                    None => walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations),
+                }
             }
             // `StdpRule::parse` pairs the triplet with the two-term regions only.
             _ => unreachable!("timing rule and weight dependence checked at load"),
@@ -261,24 +321,47 @@ impl PlasticCore {
     /// Adds a post event at `time` for every neuron set in `spiked` (bit `i`
     /// of word `i / 32`): `synapse_dynamics_process_post_synaptic_event`.
     pub fn post_spikes(&mut self, spiked: &[u32], time: u32) {
-        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], spiked: &[u32], time: u32) {
+        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], mirror: &mut Option<Mirror<T::PostTrace>>, spiked: &[u32], time: u32) {
             for (w, &bits) in spiked.iter().enumerate() {
                 let mut b = bits;
                 while b != 0 {
                     let i = w * 32 + b.trailing_zeros() as usize;
                     process_post_event(rule, &mut post[i], time);
+                    if let Some(m) = mirror {
+                        if !m.refresh(i, &post[i]) {
+                            // out of the fast walker's assumptions: the kernel's walker from now on
+                            *mirror = None;
+                        }
+                    }
                     b &= b - 1;
                 }
             }
         }
         match &mut self.timing {
-            Timing::Pair { plus, minus, post } => each(&PairRule { tau_plus: plus.view(), tau_minus: minus.view() }, post, spiked, time),
-            Timing::Nearest { plus, minus, post } => each(&NearestPairRule { tau_plus: plus.view(), tau_minus: minus.view() }, post, spiked, time),
-            Timing::Triplet { luts, post } => {
+            Timing::Pair { plus, minus, post, mirror } => each(&PairRule { tau_plus: plus.view(), tau_minus: minus.view() }, post, mirror, spiked, time),
+            Timing::Nearest { plus, minus, post, mirror } => {
+                each(&NearestPairRule { tau_plus: plus.view(), tau_minus: minus.view() }, post, mirror, spiked, time)
+            }
+            Timing::Triplet { luts, post, mirror } => {
                 let rule = TripletRule { tau_plus: luts[0].view(), tau_minus: luts[1].view(), tau_x: luts[2].view(), tau_y: luts[3].view() };
-                each(&rule, post, spiked, time)
+                each(&rule, post, mirror, spiked, time)
             }
         }
+    }
+
+    /// The state the chip would hold: the plastic rows' words (pre
+    /// histories, weights, control half-words) and every neuron's post
+    /// history, as words (for comparing the two paths).
+    pub fn state_words(&self) -> (Vec<u32>, Vec<u32>) {
+        fn words<H: bytemuck::Pod>(h: &[H]) -> Vec<u32> {
+            bytemuck::cast_slice::<H, u8>(h).chunks(4).map(|c| c.iter().rev().fold(0u32, |a, &b| a << 8 | b as u32)).collect()
+        }
+        let post = match &self.timing {
+            Timing::Pair { post, .. } => words(post),
+            Timing::Nearest { post, .. } => words(post),
+            Timing::Triplet { post, .. } => words(post),
+        };
+        (self.rows.words.clone(), post)
     }
 
     /// Every plastic synapse as (source core, source local neuron, target
@@ -313,20 +396,21 @@ impl PlasticCore {
     }
 }
 
-/// Walks the plastic rows of `spikes` with one rule and weight dependence.
+/// Walks the rows of `spikes`: adds each row's static words, then hands its
+/// plastic region (pre history and weights) and control half-words to
+/// `plastic`, which returns the saturated adds. Returns the synapses
+/// processed.
 #[allow(clippy::too_many_arguments)]
-fn walk<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
-    rule: &T,
-    weight: &W,
-    cfg: &RowConfig<'_>,
-    wide: bool,
+#[inline]
+fn each_row(
     rows: &mut Rows,
-    post: &[T::PostHistory],
+    layout: &RingBufferLayout,
     source: u32,
     spikes: &[u32],
     time: u32,
     buffer: &mut [u16],
     saturations: &mut u32,
+    mut plastic: impl FnMut(&mut [u16], &mut [u32], &[u16]) -> u32,
 ) -> u64 {
     let mut events = 0u64;
     for &i in spikes {
@@ -341,18 +425,74 @@ fn walk<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
         let (f, n) = (rest[0] as usize, rest[1] as usize);
         let fixed = &rest[2..2 + f];
         if f > 0 {
-            events += process_fixed_synapses(buffer, cfg.layout, time, 0, fixed, saturations).added as u64;
+            events += process_fixed_synapses(buffer, layout, time, 0, fixed, saturations).added as u64;
         }
         let controls: &[u16] = &bytemuck::cast_slice::<u32, u16>(&rest[2 + f..])[..n];
-        let stats = if wide {
-            row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, n, time)
-        } else {
-            row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, n, time)
-        };
+        let stats = plastic(buffer, region, controls);
         *saturations = saturations.wrapping_add(stats);
         events += n as u64;
     }
     events
+}
+
+/// Walks the plastic rows of `spikes` with one rule and weight dependence,
+/// through the kernel's `process_row_controls` (the reference path).
+#[allow(clippy::too_many_arguments)]
+fn walk<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
+    rule: &T,
+    weight: &W,
+    cfg: &RowConfig<'_>,
+    wide: bool,
+    rows: &mut Rows,
+    post: &[T::PostHistory],
+    source: u32,
+    spikes: &[u32],
+    time: u32,
+    buffer: &mut [u16],
+    saturations: &mut u32,
+) -> u64 {
+    each_row(rows, cfg.layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
+        let n = controls.len();
+        if wide {
+            row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, n, time)
+        } else {
+            row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, n, time)
+        }
+    })
+}
+
+/// [`walk`] through the emulator's own row walker ([`crate::stdp_fast`]),
+/// the same bits; a row outside its assumptions goes to the kernel's.
+/// `terms`: where the potentiation terms come from ([`stdp_fast::Terms`]).
+#[allow(clippy::too_many_arguments)]
+fn walk_fast<T: TimingRule, W: WeightRule<Terms = T::Terms>, P: stdp_fast::Terms<T>>(
+    rule: &T,
+    weight: &W,
+    cfg: &RowConfig<'_>,
+    wide: bool,
+    rows: &mut Rows,
+    post: &[T::PostHistory],
+    mirror: &Mirror<T::PostTrace>,
+    source: u32,
+    spikes: &[u32],
+    time: u32,
+    buffer: &mut [u16],
+    saturations: &mut u32,
+    terms: &mut P,
+) -> u64 {
+    let layout = cfg.layout;
+    let bp = cfg.backprop_delay;
+    if wide {
+        each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
+            stdp_fast::region_row::<T, W, WideWeight, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms)
+                .unwrap_or_else(|| row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
+        })
+    } else {
+        each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
+            stdp_fast::region_row::<T, W, u16, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms)
+                .unwrap_or_else(|| row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
+        })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,680 @@
+//! The emulator's own walker of SpiNNaker STDP rows: the same bits as the
+//! kernel's `process_row_controls` / `update_synapse_with`, computed with
+//! less work per synapse. [`Emulator::new_reference`](crate::Emulator::new_reference)
+//! keeps the kernel's walker; `tests/plastic_fast_path.rs` (whole networks)
+//! and the tests below (random rows against the kernel) compare the two.
+//!
+//! Covered: every rule the kernel has — pair all-to-all and nearest pair
+//! with the additive or multiplicative one-term dependence, the triplet rule
+//! with the additive two-term one — with 16-bit and 32-bit weights, and
+//! `backprop_delay` on or off. Falls back to the kernel's walker: a core
+//! whose post histories break the assumptions below, and single rows
+//! processed before their previous pre spike or at `time == u32::MAX`.
+//!
+//! # What is different
+//!
+//! * **Post-event windows by counting.** Each core keeps, next to the
+//!   kernel's post histories (which stay the state the chip would hold and
+//!   are updated by the kernel's `process_post_event`), a [`Mirror`]: per
+//!   neuron the 16 history times on one cache line with the slots past the
+//!   newest event set to `u32::MAX`, and the 16 traces. The kernel's
+//!   `post_events_get_window_delayed(begin, end)` walks back from the newest
+//!   event while `time > begin`; on a history whose times are non-decreasing
+//!   with the sentinel's time 0 in slot 0, the index it stops at (`prev`) is
+//!   `#{slots with time <= begin} − 1` and the window's end is
+//!   `#{slots with time <= end}` (`begin <= end`). Both counts are two
+//!   AVX-512 compares and population counts where the CPU has AVX-512F
+//!   (detected at run time), else two branch-free binary searches. The
+//!   newest event at or before `end` (the one the depression uses) is slot
+//!   `#{time <= end} − 1`, and the kernel depresses iff that slot is not the
+//!   sentinel (`num_events > 0 || prev_time_valid`).
+//! * **Pair-rule potentiation from a per-row table** ([`PairTable`]): the
+//!   pair rule's term for a window event depends only on
+//!   `dt = t_post + d − t_last_pre` and the row's pre trace, so each row
+//!   tabulates `PairRule::potentiation` over the `dt` its window events can
+//!   have (`0..=time − t_last_pre`, capped at the LUT's end) and a window
+//!   event costs one load — if the row has enough synapses for the table to
+//!   pay (at most [`TABLE_PER_SYNAPSE`] entries per synapse; Song's
+//!   one-synapse rows do not). The other rules call their own
+//!   `post_spike_terms` per event ([`Direct`]).
+//! * **Monomorphised weight rules.** The one-term dependence is a const
+//!   generic ([`OneTerm`]) instead of `OneTermWeights`' run-time enum; the
+//!   arithmetic is the kernel's own (`WeightState::depress` / `potentiate`,
+//!   the timing rule's `pre_spike_terms`, and `post_spike_terms` or its
+//!   tabulated values, with the same arguments in the same order per
+//!   synapse), so only the bookkeeping around it changes.
+//! * **Control half-words decoded in the loop**, and the ring-buffer index
+//!   `((t + d) & delay_mask) << type_index_bits | (c & type_index_mask)`
+//!   taken from the control word's low bits, as `RingBufferLayout::index`
+//!   builds it.
+//!
+//! Synapses are visited in row order, each loaded, updated (potentiation by
+//! every window event in order, then the depression), stored and added into
+//! the ring buffer before the next, exactly as in the kernel: the clamps,
+//! the truncating store of 16-bit weights and the saturation counts see the
+//! same sequence.
+//!
+//! # Assumptions (checked; the kernel's walker runs otherwise)
+//!
+//! * Every post history has time 0 in slot 0 and non-decreasing times
+//!   below `u32::MAX` up to its newest event: checked when the image is
+//!   loaded and after every post event ([`Mirror::refresh`]); a history that
+//!   breaks it (only an image written by hand could) switches the core to
+//!   the kernel's walker for the rest of the run.
+//! * The row is processed at a `time` below `u32::MAX` (else `end` could
+//!   count the padding) and not before the row's previous pre spike (else
+//!   `begin > end`); rows that are not are walked by the kernel.
+//!
+//! # Tried and not kept
+//!
+//! Summing an additive rule's increments (`min(w + Σ a_k, w_max)` equals the
+//! kernel's per-event clamps when every `a_k >= 0` and nothing overflows),
+//! with an AVX-512 masked gather or a branch-free unrolled loop, was slower
+//! on the bench machine (Zen 4) than the per-event loop above.
+
+use spikeforge_kernel::fixed::S411;
+use spikeforge_kernel::spinnaker::ring_buffer::{add_saturating, RingBufferLayout};
+use spikeforge_kernel::spinnaker::stdp::{
+    split_plastic_region_as, PairRule, PlasticWeight, PostHistory, PreHistory, TimingRule, WeightDependence, WeightRegion, WeightRule, WeightState,
+    MAX_POST_SYNAPTIC_EVENTS,
+};
+
+const SLOTS: usize = MAX_POST_SYNAPTIC_EVENTS;
+
+/// A post history's times on one cache line; slots past the newest event
+/// hold `u32::MAX`.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Times([u32; SLOTS]);
+
+/// Per neuron: the times (padded) and traces of its post history, as the
+/// fast walker reads them.
+#[derive(Clone, Debug)]
+pub struct Mirror<Tr: Copy> {
+    times: Vec<Times>,
+    traces: Vec<[Tr; SLOTS]>,
+}
+
+/// Whether a history satisfies the walker's assumption: slot 0 at time 0,
+/// times non-decreasing and below `u32::MAX` up to the newest event.
+fn ordered<H: PostHistory>(h: &H) -> bool {
+    let n = h.newest();
+    let t = h.times();
+    n < SLOTS && t[0] == 0 && t[..=n].windows(2).all(|w| w[0] <= w[1]) && t[n] < u32::MAX
+}
+
+impl<Tr: Copy> Mirror<Tr> {
+    /// The mirror of `post`, or `None` if a history is not [`ordered`].
+    pub fn build<H: PostHistory<Trace = Tr>>(post: &[H]) -> Option<Mirror<Tr>> {
+        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()) };
+        for h in post {
+            if !ordered(h) {
+                return None;
+            }
+            m.times.push(Times([u32::MAX; SLOTS]));
+            m.traces.push(core::array::from_fn(|k| h.trace_at(k)));
+            let i = m.times.len() - 1;
+            m.copy(i, h);
+        }
+        Some(m)
+    }
+
+    fn copy<H: PostHistory<Trace = Tr>>(&mut self, i: usize, h: &H) {
+        let n = h.newest();
+        let mut t = [u32::MAX; SLOTS];
+        t[..=n].copy_from_slice(&h.times()[..=n]);
+        self.times[i] = Times(t);
+        self.traces[i] = core::array::from_fn(|k| h.trace_at(k));
+    }
+
+    /// Re-reads neuron `i`'s history after a post event; `false` if it is
+    /// no longer [`ordered`] (the mirror must then be dropped).
+    #[inline]
+    pub fn refresh<H: PostHistory<Trace = Tr>>(&mut self, i: usize, h: &H) -> bool {
+        if !ordered(h) {
+            return false;
+        }
+        self.copy(i, h);
+        true
+    }
+}
+
+/// A one-term weight dependence fixed at compile time (`MULT`: the
+/// multiplicative one), with the kernel's arithmetic.
+#[derive(Clone, Copy, Debug)]
+pub struct OneTerm<'a, const MULT: bool> {
+    pub regions: &'a [WeightRegion],
+    pub left_shifts: &'a [u32],
+}
+
+impl<const MULT: bool> OneTerm<'_, MULT> {
+    const DEP: WeightDependence = if MULT { WeightDependence::Multiplicative } else { WeightDependence::Additive };
+}
+
+impl<const MULT: bool> WeightRule for OneTerm<'_, MULT> {
+    type Terms = i32;
+    #[inline(always)]
+    fn load(&self, w16: u16, synapse_type: u32) -> WeightState {
+        WeightState::load(w16, self.left_shifts[synapse_type as usize])
+    }
+    #[inline(always)]
+    fn depress(&self, synapse_type: u32, state: &mut WeightState, x: i32) {
+        state.depress(Self::DEP, &self.regions[synapse_type as usize], x);
+    }
+    #[inline(always)]
+    fn potentiate(&self, synapse_type: u32, state: &mut WeightState, x: i32) {
+        state.potentiate(Self::DEP, &self.regions[synapse_type as usize], x);
+    }
+}
+
+/// `#{k : times[k] <= x}` on sorted times with `times[0] <= x`: a
+/// branch-free binary search for the last slot at or before `x`.
+#[inline(always)]
+fn count_le(times: &[u32; SLOTS], x: u32) -> usize {
+    let mut i = 0usize;
+    let mut step = SLOTS / 2;
+    while step > 0 {
+        if times[i + step] <= x {
+            i += step;
+        }
+        step /= 2;
+    }
+    i + 1
+}
+
+/// Where the potentiation terms of a window event come from.
+pub trait Terms<T: TimingRule> {
+    /// Called once per row of `n` synapses, before them, with the row's
+    /// last pre spike and the largest `dt` of its window events ([`span`]).
+    fn prepare(&mut self, _rule: &T, _last_pre_time: u32, _last_pre_trace: T::PreTrace, _span: u32, _n: usize) {}
+
+    /// `rule.post_spike_terms(post_time, trace, last_pre_time,
+    /// last_pre_trace, prev_time, prev_trace)`.
+    #[allow(clippy::too_many_arguments)]
+    fn term(
+        &self,
+        rule: &T,
+        post_time: u32,
+        trace: T::PostTrace,
+        last_pre_time: u32,
+        last_pre_trace: T::PreTrace,
+        prev_time: u32,
+        prev_trace: T::PostTrace,
+    ) -> Option<T::Terms>;
+}
+
+/// The rule's own `post_spike_terms`, per event.
+pub struct Direct;
+
+impl<T: TimingRule> Terms<T> for Direct {
+    #[inline(always)]
+    fn term(&self, rule: &T, post_time: u32, trace: T::PostTrace, t: u32, r: T::PreTrace, prev_time: u32, prev: T::PostTrace) -> Option<T::Terms> {
+        rule.post_spike_terms(post_time, trace, t, r, prev_time, prev)
+    }
+}
+
+/// The pair rule's potentiation term depends only on `dt = post_time −
+/// last_pre_time` and the row's pre trace (`PairRule::potentiation`: the
+/// post trace and the previous post event are not read), so a row's terms
+/// are tabulated once per pre spike: `x[dt]` for `dt` in `0..=min(span,
+/// limit)`, where `span` ([`span`]) bounds the `dt` of any window event of the row and
+/// `limit = LUT+ length << shift` is the first `dt` past the LUT (term 0 for
+/// every `dt >= limit`: `x[limit]` serves them all), by the kernel's
+/// `PairRule::potentiation`. `dt = 0` gives `None`, as the kernel; it does
+/// not occur in a window (`post_time > last_pre_time`).
+///
+/// A row whose table would have more than [`TABLE_PER_SYNAPSE`] entries per
+/// synapse (short rows, long intervals between pre spikes: building it
+/// would cost more than the lookups save) computes each term directly, by
+/// the same function.
+#[derive(Clone, Debug, Default)]
+pub struct PairTable {
+    x: Vec<i32>,
+    /// This row's terms are computed per event.
+    direct: bool,
+}
+
+/// Most table entries per synapse of the row for which [`PairTable`]
+/// tabulates (each synapse has a few window events on average).
+pub const TABLE_PER_SYNAPSE: u64 = 2;
+
+impl<'r> Terms<PairRule<'r>> for PairTable {
+    fn prepare(&mut self, rule: &PairRule<'r>, last_pre_time: u32, last_pre_trace: S411, span: u32, n: usize) {
+        let lut = &rule.tau_plus;
+        let limit = (lut.values.len() as u64) << (lut.shift as u32 & 31);
+        let len = (span as u64).min(limit) + 1;
+        self.direct = len > TABLE_PER_SYNAPSE * n as u64;
+        if self.direct {
+            return;
+        }
+        self.x.clear();
+        self.x.extend((0..len as u32).map(|dt| rule.potentiation(last_pre_time.wrapping_add(dt), last_pre_time, last_pre_trace).unwrap_or(0)));
+    }
+
+    #[inline(always)]
+    fn term(&self, rule: &PairRule<'r>, post_time: u32, _: S411, last_pre_time: u32, last_pre_trace: S411, _: u32, _: S411) -> Option<i32> {
+        if self.direct {
+            return rule.potentiation(post_time, last_pre_time, last_pre_trace);
+        }
+        let dt = post_time.wrapping_sub(last_pre_time);
+        if dt == 0 {
+            return None;
+        }
+        let last = self.x.len() - 1;
+        Some(self.x[(dt as usize).min(last)])
+    }
+}
+
+/// The largest `dt = post_time − last_pre_time` of a window event of a row
+/// processed at `time`: a window event has `t_post <= end = time − d`, so
+/// `post_time = t_post + d <= time`.
+#[inline]
+pub fn span(last_pre_time: u32, time: u32) -> u32 {
+    time.wrapping_sub(last_pre_time)
+}
+
+/// Whether [`row`] may walk a row last spiked at `last_pre_time` at `time`.
+#[inline]
+pub fn applies(last_pre_time: u32, time: u32) -> bool {
+    time < u32::MAX && last_pre_time <= time
+}
+
+/// How the post-event window is found: `(#{time <= begin}, #{time <= end})`
+/// over a neuron's padded times.
+trait Window {
+    fn window(times: &Times, begin: u32, end: u32) -> (usize, usize);
+}
+
+/// Two branch-free binary searches (any CPU).
+struct Portable;
+
+impl Window for Portable {
+    #[inline(always)]
+    fn window(times: &Times, begin: u32, end: u32) -> (usize, usize) {
+        (count_le(&times.0, begin), count_le(&times.0, end))
+    }
+}
+
+/// Two AVX-512 compares of all 16 slots and population counts. Only used
+/// inside the `#[target_feature(enable = "avx512f,popcnt")]` row
+/// functions (the intrinsics inline there).
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Window for Avx512 {
+    #[inline(always)]
+    fn window(times: &Times, begin: u32, end: u32) -> (usize, usize) {
+        use core::arch::x86_64::*;
+        // SAFETY: `Avx512` is only used by functions that run only where
+        // AVX-512F is available; `Times` is 16 `u32`s, 64-byte aligned.
+        unsafe {
+            let v = _mm512_load_si512(times as *const Times as *const _);
+            let b = _mm512_cmple_epu32_mask(v, _mm512_set1_epi32(begin as i32));
+            let e = _mm512_cmple_epu32_mask(v, _mm512_set1_epi32(end as i32));
+            (b.count_ones() as usize, e.count_ones() as usize)
+        }
+    }
+}
+
+/// Whether [`row`] uses the AVX-512 window search.
+#[inline]
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `process_row_controls` for one row (pre history and weights in
+/// `region`, control half-words `controls`) at `time`, reading the post
+/// histories through `mirror`. Returns the saturated ring-buffer adds.
+/// The caller has checked [`applies`] on the row's pre history.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace>,
+    pre: &mut T::PreHistory,
+    weights: &mut [S],
+    controls: &[u16],
+    time: u32,
+    terms: &P,
+) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: AVX-512F and POPCNT are available (checked above).
+        return unsafe { row_avx512(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms) };
+    }
+    row_with::<T, W, S, P, Portable>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
+}
+
+/// [`row_with`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,popcnt")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_avx512<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace>,
+    pre: &mut T::PreHistory,
+    weights: &mut [S],
+    controls: &[u16],
+    time: u32,
+    terms: &P,
+) -> u32 {
+    row_with::<T, W, S, P, Avx512>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_with<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace>,
+    pre: &mut T::PreHistory,
+    weights: &mut [S],
+    controls: &[u16],
+    time: u32,
+    terms: &P,
+) -> u32 {
+    let (last_pre_time, last_pre_trace) = pre.last();
+    debug_assert!(applies(last_pre_time, time));
+    let new_pre_trace = rule.add_pre_spike(time, last_pre_time, last_pre_trace);
+    pre.set(time, new_pre_trace);
+    let lnn = layout.log_n_neurons;
+    let tib = layout.type_index_bits();
+    let neuron_mask = (1u32 << lnn) - 1;
+    let type_mask = (1u32 << layout.log_n_synapse_types) - 1;
+    let delay_mask = layout.delay_mask();
+    let low_mask = (1u32 << tib) - 1;
+    let mut saturated = 0u32;
+    let mut sat = 0u32;
+    for (&c, w) in controls.iter().zip(weights.iter_mut()) {
+        let c = c as u32;
+        let neuron = (c & neuron_mask) as usize;
+        let ty = (c >> lnn) & type_mask;
+        let delay = (c >> tib) & delay_mask;
+        let post_delay = if backprop_delay { delay } else { 0 };
+        let mut st = w.load(weight, ty);
+        let begin = last_pre_time.saturating_sub(post_delay);
+        let end = time.saturating_sub(post_delay);
+        let times = &mirror.times[neuron];
+        let traces = &mirror.traces[neuron];
+        // slot 0 (time 0) is always counted: both are >= 1
+        let (first, stop) = F::window(times, begin, end);
+        let times = &times.0;
+        let mut prev = first.wrapping_sub(1) & (SLOTS - 1);
+        for k in first..stop.min(SLOTS) {
+            let post_time = times[k].wrapping_add(post_delay);
+            if let Some(x) = terms.term(rule, post_time, traces[k], last_pre_time, last_pre_trace, times[prev], traces[prev]) {
+                weight.potentiate(ty, &mut st, x);
+            }
+            prev = k;
+        }
+        if stop > 1 {
+            let p = (stop - 1) & (SLOTS - 1);
+            let x = rule.pre_spike_terms(time, new_pre_trace, last_pre_time, last_pre_trace, times[p].wrapping_add(post_delay), traces[p]);
+            weight.depress(ty, &mut st, x);
+        }
+        *w = S::store(st);
+        let idx = (((time.wrapping_add(delay) & delay_mask) << tib) | (c & low_mask)) as usize;
+        if add_saturating(&mut buffer[idx], w.ring_value(), &mut sat) {
+            saturated += 1;
+        }
+    }
+    saturated
+}
+
+/// [`row`] on a row's plastic region, with the potentiation terms of
+/// `terms` (prepared for the row here). `None` if the region is too short
+/// for the weights, or the row may not be walked here (see [`applies`]).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn region_row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace>,
+    region: &mut [u32],
+    controls: &[u16],
+    time: u32,
+    terms: &mut P,
+) -> Option<u32> {
+    let (pre, weights) = split_plastic_region_as::<T::PreHistory, S>(region, controls.len())?;
+    let (last_pre_time, last_pre_trace) = pre.last();
+    if !applies(last_pre_time, time) {
+        return None;
+    }
+    terms.prepare(rule, last_pre_time, last_pre_trace, span(last_pre_time, time), controls.len());
+    Some(row(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, &*terms))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast walker against the kernel's `process_row_controls` on random
+    //! rows and post histories: every rule, both weight widths, both window
+    //! searches (the AVX-512 one where the CPU has it), `backprop_delay` on
+    //! and off, rows whose previous pre spike is at 0 or closer than the
+    //! delays, histories that overflow.
+    use super::*;
+    use spikeforge_kernel::fixed::S1615;
+    use spikeforge_kernel::spinnaker::host;
+    use spikeforge_kernel::spinnaker::stdp::nearest::NearestPairRule;
+    use spikeforge_kernel::spinnaker::stdp::triplet::{TripletPreTrace, TripletRule};
+    use spikeforge_kernel::spinnaker::stdp::PostEventHistory;
+    use spikeforge_kernel::spinnaker::stdp::{
+        process_post_event, process_row_controls, AdditiveTwoTermWeights, ExpLut, OneTermWeights, PlasticSynapse, RowConfig,
+        WeightRegionTwoTerm, WideWeight,
+    };
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 16) as u32
+        }
+        fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+
+    const LAYOUT: RingBufferLayout = RingBufferLayout { log_n_neurons: 3, log_n_synapse_types: 1, log_max_delay: 3 };
+    const N: usize = 8;
+
+    fn lut(tau: f64, shift: u32) -> Vec<i16> {
+        let mut v = vec![0i16; host::exp_lut_len(1.0, tau, shift).unwrap()];
+        host::exp_lut(1.0, tau, shift, &mut v).unwrap();
+        v
+    }
+
+    /// Post histories of `N` neurons with spikes up to `time` (rates from
+    /// rare to every other step).
+    fn histories<T: TimingRule>(rule: &T, rng: &mut Rng, time: u32) -> Vec<T::PostHistory> {
+        (0..N)
+            .map(|i| {
+                let mut h = T::PostHistory::initial();
+                let p = [0, 20, 100, 300, 500, 700, 900, 50][i];
+                for t in 1..=time {
+                    if rng.below(1000) < p {
+                        process_post_event(rule, &mut h, t);
+                    }
+                }
+                h
+            })
+            .collect()
+    }
+
+    /// One random row, walked by the kernel and by the fast walker (each
+    /// window search), compared.
+    #[allow(clippy::too_many_arguments)]
+    fn compare<T, WK, WF, S, P>(rule: &T, kernel: &WK, fast: &WF, terms: &mut P, rng: &mut Rng, trace: T::PreTrace, weight: impl Fn(&mut Rng) -> S)
+    where
+        T: TimingRule,
+        WK: WeightRule<Terms = T::Terms>,
+        WF: WeightRule<Terms = T::Terms>,
+        S: PlasticWeight + PartialEq + core::fmt::Debug,
+        P: Terms<T>,
+        T::PreHistory: PartialEq + core::fmt::Debug,
+    {
+        let time = 1 + rng.below(300);
+        let post = histories(rule, rng, time);
+        let mirror = Mirror::build(&post).expect("ordered");
+        let last_pre = match rng.below(4) {
+            0 => 0,
+            1 => time.saturating_sub(rng.below(4)),
+            _ => rng.below(time + 1),
+        };
+        let n = 1 + rng.below(24) as usize;
+        let controls: Vec<u16> = (0..n)
+            .map(|_| PlasticSynapse { delay: 1 + rng.below(7), synapse_type: rng.below(2), neuron: rng.below(N as u32) }.to_control(&LAYOUT))
+            .collect();
+        let weights: Vec<S> = (0..n).map(|_| weight(rng)).collect();
+        let mut pre = <T::PreHistory as bytemuck::Zeroable>::zeroed();
+        pre.set(last_pre, trace);
+        let ring: Vec<u16> = (0..LAYOUT.len()).map(|_| if rng.below(8) == 0 { 0xFFF0 } else { rng.below(0x8000) as u16 }).collect();
+        for backprop_delay in [true, false] {
+            let (mut pre_k, mut w_k, mut ring_k) = (pre, weights.clone(), ring.clone());
+            let cfg = RowConfig { layout: &LAYOUT, backprop_delay };
+            let sat_k = process_row_controls(rule, kernel, &cfg, &mut ring_k, &post, &mut pre_k, &controls, &mut w_k, time).saturated;
+            #[allow(clippy::type_complexity)]
+            let mut variants: Vec<(&str, u32, T::PreHistory, Vec<S>, Vec<u16>)> = Vec::new();
+            assert!(applies(last_pre, time));
+            let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
+            terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
+            let sat = row_with::<T, WF, S, P, Portable>(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms);
+            variants.push(("portable", sat, pre_f, w_f, ring_f));
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
+                terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
+                // SAFETY: AVX-512F and POPCNT are available.
+                let sat = unsafe { row_avx512(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms) };
+                variants.push(("avx512", sat, pre_f, w_f, ring_f));
+            }
+            for (name, sat, pre_f, w_f, ring_f) in variants {
+                let what = format!("{name}, backprop {backprop_delay}, time {time}, last pre {last_pre}");
+                assert_eq!(pre_f, pre_k, "{what}: pre history");
+                assert_eq!(w_f, w_k, "{what}: weights");
+                assert_eq!(ring_f, ring_k, "{what}: ring buffer");
+                assert_eq!(sat, sat_k, "{what}: saturations");
+            }
+        }
+    }
+
+    fn regions(mult: bool) -> [WeightRegion; 2] {
+        let r = |max: i32, a: i32| WeightRegion {
+            min_weight: S1615(if mult { 0 } else { 3 << 10 }),
+            max_weight: S1615(max),
+            a2_plus: S1615(a),
+            a2_minus: S1615(a + a / 5),
+        };
+        if mult {
+            [r(60_000 << 4, 3277), r(50_000 << 4, 9000)]
+        } else {
+            [r(60_000 << 4, 700 << 4), r(50_000 << 4, 90 << 4)]
+        }
+    }
+
+    fn u16_weight(rng: &mut Rng) -> u16 {
+        rng.below(62_000) as u16
+    }
+
+    fn wide_weight(rng: &mut Rng) -> WideWeight {
+        WideWeight(rng.below(62_000 << 4) as i32 + 100)
+    }
+
+    #[test]
+    fn pair_and_nearest_rows_match_the_kernel() {
+        let (plus, minus) = (lut(16.8, 0), lut(33.7, 0));
+        let (plus2, minus2) = (lut(30.0, 2), lut(20.0, 1));
+        let shifts = [4u32, 3];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut table = PairTable::default();
+        for case in 0..400 {
+            let (p, m) = if case % 2 == 0 { (&plus, &minus) } else { (&plus2, &minus2) };
+            let pair = PairRule { tau_plus: ExpLut { shift: if case % 2 == 0 { 0 } else { 2 }, values: p }, tau_minus: ExpLut { shift: if case % 2 == 0 { 0 } else { 1 }, values: m } };
+            let nearest = NearestPairRule { tau_plus: pair.tau_plus, tau_minus: pair.tau_minus };
+            let trace = S411(if case % 7 == 0 { -(rng.below(3000) as i16) } else { rng.below(30_000) as i16 });
+            for mult in [false, true] {
+                let regs = regions(mult);
+                let dep = if mult { WeightDependence::Multiplicative } else { WeightDependence::Additive };
+                let k = OneTermWeights { dependence: dep, regions: &regs, left_shifts: &shifts };
+                macro_rules! both {
+                    ($f:expr) => {
+                        if mult {
+                            let f = OneTerm::<true> { regions: &regs, left_shifts: &shifts };
+                            $f(&f)
+                        } else {
+                            let f = OneTerm::<false> { regions: &regs, left_shifts: &shifts };
+                            $f(&f)
+                        }
+                    };
+                }
+                both!(|f| compare(&pair, &k, f, &mut table, &mut rng, trace, u16_weight));
+                both!(|f| compare(&pair, &k, f, &mut table, &mut rng, trace, wide_weight));
+                both!(|f| compare(&pair, &k, f, &mut Direct, &mut rng, trace, u16_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, &mut rng, (), u16_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, &mut rng, (), wide_weight));
+            }
+        }
+    }
+
+    #[test]
+    fn triplet_rows_match_the_kernel() {
+        let luts = [lut(16.8, 0), lut(33.7, 0), lut(101.0, 2), lut(125.0, 2)];
+        let rule = TripletRule {
+            tau_plus: ExpLut { shift: 0, values: &luts[0] },
+            tau_minus: ExpLut { shift: 0, values: &luts[1] },
+            tau_x: ExpLut { shift: 2, values: &luts[2] },
+            tau_y: ExpLut { shift: 2, values: &luts[3] },
+        };
+        let region = |max: i32| WeightRegionTwoTerm {
+            min_weight: S1615(0),
+            max_weight: S1615(max),
+            a2_plus: S1615(300 << 4),
+            a2_minus: S1615(500 << 4),
+            a3_plus: S1615(450 << 4),
+            a3_minus: S1615(20 << 4),
+        };
+        let regs = [region(60_000 << 4), region(30_000 << 4)];
+        let shifts = [4u32, 4];
+        let w = AdditiveTwoTermWeights { regions: &regs, left_shifts: &shifts };
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..400 {
+            let trace = TripletPreTrace { r1: rng.below(20_000) as i16, r2: rng.below(20_000) as i16 };
+            compare(&rule, &w, &w, &mut Direct, &mut rng, trace, u16_weight);
+            compare(&rule, &w, &w, &mut Direct, &mut rng, trace, wide_weight);
+        }
+    }
+
+    #[test]
+    fn disordered_history_is_refused() {
+        let mut h = PostEventHistory::new();
+        h.add(5, S411(2048));
+        h.add(9, S411(3000));
+        assert!(Mirror::build(core::slice::from_ref(&h)).is_some());
+        h.add(7, S411(3000));
+        assert!(Mirror::build(core::slice::from_ref(&h)).is_none());
+        let mut m = Mirror::build(&[PostEventHistory::new()]).unwrap();
+        assert!(!m.refresh(0, &h));
+    }
+}

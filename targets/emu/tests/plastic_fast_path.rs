@@ -1,0 +1,198 @@
+//! The emulator's STDP row walker (`src/stdp_fast.rs`) against the kernel's
+//! (`Emulator::new_reference`), bit for bit, through the whole compiler:
+//! pair all-to-all and nearest-pair STDP (additive and multiplicative) and
+//! the additive triplet rule, with 16-bit and 32-bit plastic weights, on 1
+//! and 2 worker threads.
+//!
+//! The networks are small but busy: Poisson pre neurons onto post neurons
+//! spread over several cores, through plastic `from_list` synapses with
+//! dendritic delays 1..8, and with excitatory and inhibitory plastic
+//! projections between the same populations (rows with both synapse
+//! types); half the post neurons are driven by a 400 Hz teacher, so their
+//! post histories overflow (more than 15 post events between two pre
+//! spikes of a row), the other half by a 15 Hz teacher. A static projection
+//! shares the plastic rows' source and target cores.
+//!
+//! Compared: every spike, every recorded weight sample (every 25 steps),
+//! the counters, and at the end every core's plastic row words (pre
+//! histories, weights, controls), post histories, neuron, synapse and
+//! ring-buffer state.
+
+use spikeforge_compiler::lower::{compile_with_profile, CompileOptions, ProfileOptions, TargetProfile};
+use spikeforge_compiler::program::MachineProgram;
+use spikeforge_compiler::quantize::spinnaker_stdp::PlasticWeightBits;
+use spikeforge_compiler::yaml;
+use spikeforge_emu::Emulator;
+
+const STEPS: u32 = 1500;
+const N_PRE: u32 = 40;
+const N_POST: u32 = 24;
+
+fn rule_yaml(rule: &str) -> String {
+    match rule {
+        "pair_add" => "pair_stdp: {pairing: all_to_all, weight_dependence: additive, tau_plus_ms: 16.8, tau_minus_ms: 33.7, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 0.4}".into(),
+        "pair_mult" => "pair_stdp: {pairing: all_to_all, weight_dependence: multiplicative, tau_plus_ms: 16.8, tau_minus_ms: 33.7, a_plus: 0.1, a_minus: 0.12, w_min: 0.0, w_max: 0.4}".into(),
+        "nearest_add" => "pair_stdp: {pairing: nearest, weight_dependence: additive, tau_plus_ms: 16.8, tau_minus_ms: 33.7, a_plus: 0.01, a_minus: 0.012, w_min: 0.0, w_max: 0.4}".into(),
+        "nearest_mult" => "pair_stdp: {pairing: nearest, weight_dependence: multiplicative, tau_plus_ms: 16.8, tau_minus_ms: 33.7, a_plus: 0.1, a_minus: 0.12, w_min: 0.0, w_max: 0.4}".into(),
+        "triplet" => "triplet_stdp: {weight_dependence: additive, tau_plus_ms: 16.8, tau_minus_ms: 33.7, tau_x_ms: 101.0, tau_y_ms: 125.0, a2_plus: 0.004, a2_minus: 0.007, a3_plus: 0.0062, a3_minus: 0.0003, w_min: 0.0, w_max: 0.4}".into(),
+        other => panic!("unknown rule {other}"),
+    }
+}
+
+/// `pre → post` synapses (pre, post, weight, delay ms) of one plastic
+/// projection; `salt` varies weights and delays between projections.
+fn synapses(salt: u32) -> String {
+    let mut s = Vec::new();
+    for i in 0..N_PRE {
+        for j in 0..N_POST {
+            if (i * 5 + j * 3 + salt).is_multiple_of(7) {
+                continue; // not quite all-to-all: rows of different lengths
+            }
+            let w = 0.02 + 0.012 * ((i * 3 + j * 7 + salt) % 23) as f64;
+            let d = 1 + (i * 7 + j * 3 + salt) % 8;
+            s.push(format!("[{i}, {j}, {w:?}, {d}]"));
+        }
+    }
+    s.join(", ")
+}
+
+fn teacher_list(offset: u32) -> String {
+    (0..N_POST / 2).map(|i| format!("[{i}, {}, 40.0, 1]", i + offset)).collect::<Vec<_>>().join(", ")
+}
+
+fn network(rule: &str) -> String {
+    format!(
+        "spikeforge: 1
+name: plastic_fast_path
+dt_ms: 1.0
+duration_ms: {STEPS}
+seed: 11
+populations:
+  - name: pre
+    size: {N_PRE}
+    spike_source_poisson: {{rate_hz: 25, seed: 5}}
+  - name: teach_hi
+    size: {half}
+    spike_source_poisson: {{rate_hz: 400, seed: 6}}
+  - name: teach_lo
+    size: {half}
+    spike_source_poisson: {{rate_hz: 15, seed: 7}}
+  - name: post
+    size: {N_POST}
+    if_curr_exp: {{tau_m_ms: 20, cm_nf: 0.25, v_rest_mv: -65, v_reset_mv: -65, v_thresh_mv: -50, tau_refrac_ms: 0, tau_syn_e_ms: 0.2, tau_syn_i_ms: 0.2}}
+projections:
+  - {{name: hi, pre: teach_hi, post: post, connector: {{from_list: [{hi}]}}}}
+  - {{name: lo, pre: teach_lo, post: post, connector: {{from_list: [{lo}]}}}}
+  - {{name: plastic_e, pre: pre, post: post, receptor: excitatory, connector: {{from_list: [{se}]}}, plasticity: rule}}
+  - {{name: plastic_i, pre: pre, post: post, receptor: inhibitory, connector: {{from_list: [{si}]}}, plasticity: rule}}
+  - {{name: static_same, pre: pre, post: post, connector: all_to_all, weight: 0.01, delay_ms: 2}}
+plasticity:
+  - name: rule
+    {rule}
+record:
+  - spikes: {{population: post}}
+  - weights: {{projection: plastic_e, every_n_steps: 25}}
+  - weights: {{projection: plastic_i, every_n_steps: 25}}
+",
+        half = N_POST / 2,
+        hi = teacher_list(0),
+        lo = teacher_list(N_POST / 2),
+        se = synapses(0),
+        si = synapses(3),
+        rule = rule_yaml(rule),
+    )
+}
+
+fn compile(rule: &str, bits: PlasticWeightBits) -> MachineProgram {
+    let net = yaml::parse(&network(rule), "plastic_fast_path.yaml").unwrap_or_else(|e| panic!("{e:?}"));
+    // 8 neurons per core: the post population spans three cores
+    let opts = CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 8, n_steps: STEPS };
+    compile_with_profile(&net, &opts, &Default::default(), &ProfileOptions { plastic_weight_bits: bits }).unwrap_or_else(|e| panic!("{rule} {bits:?}: {e:?}")).program
+}
+
+/// Words per post history of a rule (`PostEventHistory` 100 B, nearest 68 B,
+/// triplet 196 B).
+fn history_words(rule: &str) -> usize {
+    match rule {
+        "triplet" => 49,
+        r if r.starts_with("nearest") => 17,
+        _ => 25,
+    }
+}
+
+fn check(rule: &str, bits: PlasticWeightBits) {
+    let program = compile(rule, bits);
+    let mut reference = Emulator::new_reference(program.clone()).unwrap();
+    let (want, want_counters) = reference.run(STEPS, |_| {}).unwrap();
+    let n_cores = program.images.len();
+
+    // The case is busy: post spikes, weights that move, full post histories.
+    let post = &want.spikes.iter().find(|s| s.population == "post").unwrap().events;
+    assert!(post.len() > 3000, "{rule} {bits:?}: {} post spikes", post.len());
+    for w in &want.weights {
+        let raw = w.raw.as_ref().unwrap();
+        let n = w.synapses.len();
+        assert_eq!(raw.len(), n * (STEPS / 25) as usize);
+        let changed = raw[..n].iter().zip(&raw[raw.len() - n..]).filter(|(a, b)| a != b).count();
+        assert!(changed * 2 > n, "{rule} {bits:?}: only {changed} of {n} weights of {} moved", w.projection);
+    }
+    let mut plastic_cores = 0;
+    let mut full = 0;
+    for c in 0..n_cores {
+        if let Some((_, hist)) = reference.spinnaker_stdp_state(c) {
+            plastic_cores += 1;
+            full += hist.chunks(history_words(rule)).filter(|h| h[0] == 15).count();
+        }
+    }
+    assert!(plastic_cores >= 3, "{rule}: the plastic projections span {plastic_cores} cores");
+    assert!(full >= N_POST as usize / 2, "{rule}: {full} post histories are full");
+
+    for threads in [1, 2] {
+        let mut fast = Emulator::new(program.clone(), threads).unwrap();
+        let (got, got_counters) = fast.run(STEPS, |_| {}).unwrap();
+        let what = format!("{rule} {bits:?} threads {threads}");
+        assert_eq!(got_counters, want_counters, "{what}: counters");
+        assert_eq!(got.spikes, want.spikes, "{what}: spikes");
+        assert_eq!(got.weights.len(), want.weights.len());
+        for (g, w) in got.weights.iter().zip(&want.weights) {
+            assert_eq!(g.synapses, w.synapses, "{what}: {} synapses", w.projection);
+            assert_eq!(g.steps, w.steps, "{what}: {} sample steps", w.projection);
+            assert_eq!(g.raw, w.raw, "{what}: {} weight samples", w.projection);
+        }
+        assert_eq!(got.counters, want.counters, "{what}: recorded counters");
+        for c in 0..n_cores {
+            assert_eq!(fast.spinnaker_stdp_state(c), reference.spinnaker_stdp_state(c), "{what}: core {c} plastic rows and post histories");
+            assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "{what}: core {c} neurons, synapses, ring buffer");
+        }
+    }
+}
+
+#[test]
+fn pair_additive() {
+    check("pair_add", PlasticWeightBits::Sixteen);
+    check("pair_add", PlasticWeightBits::ThirtyTwo);
+}
+
+#[test]
+fn pair_multiplicative() {
+    check("pair_mult", PlasticWeightBits::Sixteen);
+    check("pair_mult", PlasticWeightBits::ThirtyTwo);
+}
+
+#[test]
+fn nearest_additive() {
+    check("nearest_add", PlasticWeightBits::Sixteen);
+    check("nearest_add", PlasticWeightBits::ThirtyTwo);
+}
+
+#[test]
+fn nearest_multiplicative() {
+    check("nearest_mult", PlasticWeightBits::Sixteen);
+    check("nearest_mult", PlasticWeightBits::ThirtyTwo);
+}
+
+#[test]
+fn triplet_additive() {
+    check("triplet", PlasticWeightBits::Sixteen);
+    check("triplet", PlasticWeightBits::ThirtyTwo);
+}
