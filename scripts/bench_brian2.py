@@ -271,11 +271,24 @@ def weight_stats(w, lo, hi):
                 frac_within_10pct_of_w_max=float(np.mean(w >= hi - band)))
 
 
+# Started from this process, the binary's ru_maxrss would be at least this
+# process's own peak (Linux keeps the high-water mark of the memory a child
+# replaces at exec, here a copy of this Python with Brian2 loaded: 135-420 MB).
+# A small Python in between forks and waits for it instead; what it reports is
+# at least its own ~11 MB.
+_RSS_OF_CHILD = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(['./main'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "_, status, ru = os.wait4(p.pid, 0)\n"
+    "print(ru.ru_maxrss if status == 0 else -1)\n"
+)
+
+
 def max_rss_kb(outdir):
     """Runs the built binary once more, alone, and returns its max RSS (kB)."""
-    proc = subprocess.Popen(['./main'], cwd=outdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
-    return ru.ru_maxrss if status == 0 else None
+    out = subprocess.run([sys.executable, '-I', '-S', '-c', _RSS_OF_CHILD], cwd=outdir, capture_output=True, text=True, check=True)
+    kb = int(out.stdout.strip())
+    return kb if kb >= 0 else None
 
 
 def median(v):
