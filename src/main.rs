@@ -85,7 +85,9 @@ enum Command {
         #[arg(long)]
         steps: Option<u32>,
         /// Worker threads of the emulator, at most (a network too small to
-        /// split runs on fewer; the output does not depend on it).
+        /// split runs on fewer; the output does not depend on it). Workers
+        /// meet every step: asking for more than the idle cores makes a run
+        /// several times slower.
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Run the float64 reference semantics instead of the fixed-point emulator.
