@@ -243,6 +243,27 @@ const MAX_STORED_ERRORS: usize = 20_000;
 /// kept as the window's "previous" event).
 const POST_HISTORY_EVENTS: usize = spikeforge_kernel::spinnaker::stdp::MAX_POST_SYNAPTIC_EVENTS - 1;
 
+/// The share of a projection's post events that sPyNNaker's post history
+/// has dropped before a synapse's next pre spike processes them (pair
+/// all-to-all and triplet STDP; nearest pairing needs only the newest), on
+/// the spike trains `pre` and `post` (by neuron; `whose`: which run's).
+fn history_note(scope: &str, rule: &spikeforge_reference::stdp::Rule, ep: &expand::ExpProjection, pre: &[Vec<u32>], post: &[Vec<u32>], whose: &str) -> Option<String> {
+    if matches!(rule, spikeforge_reference::stdp::Rule::Pair(p) if p.pairing == spikeforge_reference::stdp::Pairing::Nearest) {
+        return None;
+    }
+    let (lost, total) = ep.synapses.iter().fold((0u64, 0u64), |(l, t), s| {
+        let (a, b) = history_overflow(&pre[s.pre as usize], &post[s.post as usize], s.delay);
+        (l + a, t + b)
+    });
+    (lost > 0).then(|| {
+        format!(
+            "{scope}: on {whose} spike trains, {lost} of {total} post events ({:.1} %) reach a synapse after {} others since its previous pre spike; the chip's post history (sPyNNaker's MAX_POST_SYNAPTIC_EVENTS) has dropped the oldest by then, so their pairings are lost: that part of the error is the history's length, not the fixed-point arithmetic",
+            100.0 * lost as f64 / total.max(1) as f64,
+            POST_HISTORY_EVENTS
+        )
+    })
+}
+
 /// Of the post events (spike steps `post`, reaching the synapse `delay`
 /// later) that fall into a pre interval `(previous pre, pre]` of `pre`,
 /// those that are more than [`POST_HISTORY_EVENTS`] back from the interval's
@@ -295,19 +316,7 @@ fn open_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &Ver
             (pr.w_min, pr.w_max) = setup.bounds();
             pr.weight_lsb = setup.lsb();
             let range = setup.range();
-            if !matches!(setup.rule, spikeforge_reference::stdp::Rule::Pair(p) if p.pairing == spikeforge_reference::stdp::Pairing::Nearest) {
-                let (lost, total) = ep.synapses.iter().fold((0u64, 0u64), |(l, t), s| {
-                    let (a, b) = history_overflow(&pre[s.pre as usize], &post[s.post as usize], s.delay);
-                    (l + a, t + b)
-                });
-                if lost > 0 {
-                    report.diagnostics.push(format!(
-                        "{scope}: {lost} of {total} post events ({:.1} %) reach a synapse after {} others since its previous pre spike; the chip's post history (sPyNNaker's MAX_POST_SYNAPTIC_EVENTS) has dropped the oldest by then, so their pairings are lost: that part of the error is the history's length, not the fixed-point arithmetic",
-                        100.0 * lost as f64 / total.max(1) as f64,
-                        POST_HISTORY_EVENTS
-                    ));
-                }
-            }
+            report.diagnostics.extend(history_note(&scope, &setup.rule, ep, &pre, &post, "the float run's"));
             for (j, s) in ep.synapses.iter().enumerate() {
                 let run = setup.run(&pre[s.pre as usize], &post[s.post as usize], s.delay, s.weight)?;
                 for (m, (x, f)) in run.deltas().enumerate() {
@@ -451,6 +460,11 @@ fn closed_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &V
                 pr.final_fixed.push(w.abs());
             }
             *c += 1;
+        }
+        if let (Some(r), TargetProfile::Spinnaker) = (refnet::stdp_rule_from_ir(rule), profile) {
+            let pre = trains(&fixed, &exp.populations[ep.pre].name, exp.populations[ep.pre].size as usize);
+            let post = trains(&fixed, &exp.populations[ep.post].name, exp.populations[ep.post].size as usize);
+            report.diagnostics.extend(history_note(&format!("projection '{}'", ep.name), &r, ep, &pre, &post, "the emulator's"));
         }
         let (lo, hi) = match refnet::stdp_rule_from_ir(rule) {
             Some(spikeforge_reference::stdp::Rule::Pair(p)) => (p.w_min, p.w_max),
