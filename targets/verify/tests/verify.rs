@@ -249,3 +249,22 @@ fn closed_loop_says_how_much_the_post_history_drops_on_the_emulator() {
     let d = r.diagnostics.iter().find(|d| d.contains("on the emulator's spike trains")).unwrap_or_else(|| panic!("{:?}", r.diagnostics));
     assert!(d.contains("reach a synapse after 15 others"), "{d}");
 }
+
+#[test]
+fn song2000_open_loop_figures_are_the_documented_ones() {
+    // docs/plasticity.md, "Measured error bounds": song2000, open loop, 10 s,
+    // at 16 and at 32 bits (deterministic: seeded inputs, exact arithmetic).
+    let close = |got: f64, want: f64, what: &str| assert!((got - want).abs() <= 0.005 * want.abs(), "{what}: {got} against the documented {want}");
+    for (wide, dw_max, dw_rms, sign, fin_max, fin_rms) in [(false, 0.189, 1.92e-2, 0.454, 0.953, 0.412), (true, 0.1514, 1.482e-2, 0.7305, 0.9297, 0.3994)] {
+        let o = opts(Mode::OpenLoop, 100_000);
+        let r = verify(&example("song2000.yaml"), &if wide { with_32_bit_weights(o) } else { o }).unwrap();
+        let what = if wide { "32-bit" } else { "16-bit" };
+        close(metric(&r, "dw_error_max").value, dw_max, what);
+        close(metric(&r, "dw_error_rms").value, dw_rms, what);
+        close(metric(&r, "sign_agreement").value, sign, what);
+        close(metric(&r, "final_weight_error_max").value, fin_max, what);
+        close(metric(&r, "final_weight_error_rms").value, fin_rms, what);
+        assert!(!r.pass);
+        assert!(r.diagnostics.iter().any(|d| d.contains("(22.7 %)")), "{what}: {:?}", r.diagnostics);
+    }
+}
