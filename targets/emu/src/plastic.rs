@@ -465,7 +465,7 @@ fn walk<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
 /// the same bits; a row outside its assumptions goes to the kernel's.
 /// `terms`: where the potentiation terms come from ([`stdp_fast::Terms`]).
 #[allow(clippy::too_many_arguments)]
-fn walk_fast<T: TimingRule, W: WeightRule<Terms = T::Terms>, P: stdp_fast::Terms<T>>(
+fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_fast::Terms<T>>(
     rule: &T,
     weight: &W,
     cfg: &RowConfig<'_>,

@@ -37,6 +37,13 @@
 //!   pay (at most [`TABLE_PER_SYNAPSE`] entries per synapse; Song's
 //!   one-synapse rows do not). The other rules call their own
 //!   `post_spike_terms` per event ([`Direct`]).
+//! * **Depression once per neuron and step** (pair and nearest-pair rules,
+//!   [`Depression`]): their depression term depends only on the time and the
+//!   newest post event at or before the window's end, so each neuron keeps
+//!   it, with the window's end count, for the `(time, post delay)` it was
+//!   last computed at; the other rows of the step read it, so there a
+//!   synapse without post events in its window (the common case) needs no
+//!   window search. The weight update itself stays per synapse.
 //! * **Monomorphised weight rules.** The one-term dependence is a const
 //!   generic ([`OneTerm`]) instead of `OneTermWeights`' run-time enum; the
 //!   arithmetic is the kernel's own (`WeightState::depress` / `potentiate`,
@@ -73,6 +80,9 @@
 //! on the bench machine (Zen 4) than the per-event loop above.
 
 use spikeforge_kernel::fixed::S411;
+use spikeforge_kernel::spinnaker::stdp::nearest::NearestPairRule;
+use spikeforge_kernel::spinnaker::stdp::triplet::TripletRule;
+use std::cell::Cell;
 use spikeforge_kernel::spinnaker::ring_buffer::{add_saturating, RingBufferLayout};
 use spikeforge_kernel::spinnaker::stdp::{
     split_plastic_region_as, PairRule, PlasticWeight, PostHistory, PreHistory, TimingRule, WeightDependence, WeightRegion, WeightRule, WeightState,
@@ -88,11 +98,77 @@ const SLOTS: usize = MAX_POST_SYNAPTIC_EVENTS;
 struct Times([u32; SLOTS]);
 
 /// Per neuron: the times (padded) and traces of its post history, as the
-/// fast walker reads them.
+/// fast walker reads them, and its cached depression ([`Depression`]).
 #[derive(Clone, Debug)]
 pub struct Mirror<Tr: Copy> {
     times: Vec<Times>,
     traces: Vec<[Tr; SLOTS]>,
+    dep: Vec<Cell<DepEntry>>,
+}
+
+/// A neuron's depression at one `(time, post delay)`: `stop` =
+/// `#{history times <= time − post delay}` and, if `stop > 1`, the term.
+/// `key == u64::MAX`: nothing cached.
+#[derive(Clone, Copy, Debug)]
+struct DepEntry {
+    key: u64,
+    stop: u32,
+    x: i32,
+}
+
+const NO_DEP: DepEntry = DepEntry { key: u64::MAX, stop: 0, x: 0 };
+
+/// Timing rules whose depression term (`pre_spike_terms`) reads only the
+/// time and the newest post event at or before the window's end, not the
+/// row's pre history (the pair and nearest-pair rules: their pre arguments
+/// are unused in the kernel). For them a neuron's term is the same for every
+/// row processed at one `time` with one dendritic delay, and [`Mirror`]
+/// keeps it: the first such row computes it, the others read it. The
+/// histories do not change between those rows (a step's rows are processed
+/// before the step's own post events are added; see `plastic.rs`), so the
+/// cache needs no invalidation: its key is `(time, post delay)`.
+pub trait Depression: TimingRule {
+    /// Whether the term is cached.
+    const POST_ONLY: bool;
+    /// The term as the cache holds it (only called when `POST_ONLY`).
+    fn to_cache(x: Self::Terms) -> i32;
+    /// Back (only called when `POST_ONLY`).
+    fn from_cache(x: i32) -> Self::Terms;
+}
+
+impl Depression for PairRule<'_> {
+    const POST_ONLY: bool = true;
+    #[inline(always)]
+    fn to_cache(x: i32) -> i32 {
+        x
+    }
+    #[inline(always)]
+    fn from_cache(x: i32) -> i32 {
+        x
+    }
+}
+
+impl Depression for NearestPairRule<'_> {
+    const POST_ONLY: bool = true;
+    #[inline(always)]
+    fn to_cache(x: i32) -> i32 {
+        x
+    }
+    #[inline(always)]
+    fn from_cache(x: i32) -> i32 {
+        x
+    }
+}
+
+/// The triplet rule's depression reads the pre trace: not cached.
+impl Depression for TripletRule<'_> {
+    const POST_ONLY: bool = false;
+    fn to_cache(_: [i32; 2]) -> i32 {
+        0
+    }
+    fn from_cache(_: i32) -> [i32; 2] {
+        [0, 0]
+    }
 }
 
 /// Whether a history satisfies the walker's assumption: slot 0 at time 0,
@@ -106,7 +182,7 @@ fn ordered<H: PostHistory>(h: &H) -> bool {
 impl<Tr: Copy> Mirror<Tr> {
     /// The mirror of `post`, or `None` if a history is not [`ordered`].
     pub fn build<H: PostHistory<Trace = Tr>>(post: &[H]) -> Option<Mirror<Tr>> {
-        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()) };
+        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()), dep: vec![Cell::new(NO_DEP); post.len()] };
         for h in post {
             if !ordered(h) {
                 return None;
@@ -336,7 +412,7 @@ fn has_avx512() -> bool {
 /// The caller has checked [`applies`] on the row's pre history.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -361,7 +437,7 @@ pub fn row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn row_avx512<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+unsafe fn row_avx512<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -379,7 +455,7 @@ unsafe fn row_avx512<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticW
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn row_with<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
+fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -413,22 +489,48 @@ fn row_with<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
         let mut st = w.load(weight, ty);
         let begin = last_pre_time.saturating_sub(post_delay);
         let end = time.saturating_sub(post_delay);
-        let times = &mirror.times[neuron];
+        let padded = &mirror.times[neuron];
+        let times = &padded.0;
         let traces = &mirror.traces[neuron];
-        // slot 0 (time 0) is always counted: both are >= 1
-        let (first, stop) = F::window(times, begin, end);
-        let times = &times.0;
-        let mut prev = first.wrapping_sub(1) & (SLOTS - 1);
-        for k in first..stop.min(SLOTS) {
-            let post_time = times[k].wrapping_add(post_delay);
-            if let Some(x) = terms.term(rule, post_time, traces[k], last_pre_time, last_pre_trace, times[prev], traces[prev]) {
-                weight.potentiate(ty, &mut st, x);
-            }
-            prev = k;
-        }
-        if stop > 1 {
+        // the depression term of the newest event at or before `end`
+        let depression = |stop: usize| {
             let p = (stop - 1) & (SLOTS - 1);
-            let x = rule.pre_spike_terms(time, new_pre_trace, last_pre_time, last_pre_trace, times[p].wrapping_add(post_delay), traces[p]);
+            rule.pre_spike_terms(time, new_pre_trace, last_pre_time, last_pre_trace, times[p].wrapping_add(post_delay), traces[p])
+        };
+        // `stop` = #{times <= end}, and the depression if `stop > 1`
+        let (stop, dep) = if T::POST_ONLY {
+            let key = (u64::from(time) << 32) | u64::from(post_delay);
+            let cell = &mirror.dep[neuron];
+            let e = cell.get();
+            if e.key == key {
+                let stop = e.stop as usize;
+                (stop, (stop > 1).then(|| T::from_cache(e.x)))
+            } else {
+                let (_, stop) = F::window(padded, end, end);
+                let x = (stop > 1).then(|| depression(stop));
+                cell.set(DepEntry { key, stop: stop as u32, x: x.map_or(0, T::to_cache) });
+                (stop, x)
+            }
+        } else {
+            let (_, stop) = F::window(padded, end, end);
+            (stop, (stop > 1).then(|| depression(stop)))
+        };
+        // Window events: after slot `first − 1` (#{times <= begin} = first),
+        // up to slot `stop − 1`; none when the newest event at or before
+        // `end` is at or before `begin` (slot 0 is always counted: `begin`
+        // and `end` are >= its time 0).
+        if stop > 1 && times[(stop - 1) & (SLOTS - 1)] > begin {
+            let (first, _) = F::window(padded, begin, end);
+            let mut prev = first.wrapping_sub(1) & (SLOTS - 1);
+            for k in first..stop.min(SLOTS) {
+                let post_time = times[k].wrapping_add(post_delay);
+                if let Some(x) = terms.term(rule, post_time, traces[k], last_pre_time, last_pre_trace, times[prev], traces[prev]) {
+                    weight.potentiate(ty, &mut st, x);
+                }
+                prev = k;
+            }
+        }
+        if let Some(x) = dep {
             weight.depress(ty, &mut st, x);
         }
         *w = S::store(st);
@@ -445,7 +547,7 @@ fn row_with<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
 /// for the weights, or the row may not be walked here (see [`applies`]).
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn region_row<T: TimingRule, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -528,7 +630,7 @@ mod tests {
     #[allow(clippy::too_many_arguments)]
     fn compare<T, WK, WF, S, P>(rule: &T, kernel: &WK, fast: &WF, terms: &mut P, rng: &mut Rng, trace: T::PreTrace, weight: impl Fn(&mut Rng) -> S)
     where
-        T: TimingRule,
+        T: Depression,
         WK: WeightRule<Terms = T::Terms>,
         WF: WeightRule<Terms = T::Terms>,
         S: PlasticWeight + PartialEq + core::fmt::Debug,
