@@ -230,9 +230,11 @@ impl Emulator {
             return Err(EmuError::TooManySteps { requested: n_steps, available });
         }
         let n = self.cores.len();
-        // Weight recordings sampled during the run (every_n_steps > 0).
+        // Weight recordings sampled during the run (every_n_steps > 0), with
+        // the (pre, post) order of their synapses once it is known.
         let mut weight_samples: Vec<(usize, Vec<WeightRecord>)> =
             self.program.manifest.recordings.iter().enumerate().filter(|(_, r)| r.kind == "weights" && r.every_n_steps > 0).map(|(i, _)| (i, Vec::new())).collect();
+        let mut orders: Vec<Option<Vec<u32>>> = vec![None; weight_samples.len()];
         let workers = self.fanouts.len();
         let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
         // Every core's spikes of the previous step.
@@ -256,10 +258,10 @@ impl Emulator {
                 workers::run_parallel(&mut self.cores, &mut self.recorders, &self.assignment, &mut self.fanouts, &capacity, &seg, &mut spikes, &mut progress)
                     .map_err(|e| EmuError::Threads { threads: workers, message: e.to_string() })?;
             }
-            for (r, samples) in weight_samples.iter_mut() {
+            for ((r, samples), order) in weight_samples.iter_mut().zip(orders.iter_mut()) {
                 let rec = &self.program.manifest.recordings[*r];
                 if last % rec.every_n_steps == 0 {
-                    samples.push(weights(&self.program.manifest, &self.cores, &rec.target, &rec.raw_format, last)?);
+                    samples.push(weight_sample(&self.program.manifest, &self.cores, &rec.target, last, order)?);
                 }
             }
             first = last + 1;
@@ -358,6 +360,44 @@ impl Emulator {
 /// synaptic matrices (plastic loihi projections: from their learning
 /// state), sorted by (pre, post), as a sample taken after `step`.
 fn weights(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str, raw_format: &str, step: u32) -> Result<WeightRecord, EmuError> {
+    let (mut syn, scale) = weight_list(m, cores, projection)?;
+    syn.sort_by_key(|s| (s.0, s.1));
+    let raw: Vec<i64> = syn.iter().map(|s| s.2).collect();
+    let values = raw.iter().map(|&w| w as f64 * scale).collect();
+    Ok(WeightRecord {
+        projection: projection.to_string(),
+        synapses: syn.iter().map(|s| (s.0, s.1)).collect(),
+        steps: vec![step],
+        values,
+        raw: Some(raw),
+        raw_format: Some(raw_format.to_string()),
+    })
+}
+
+/// A sample of [`weights`] during a run: its steps, values and raw words
+/// only (the run's result takes the synapse list from the final read, whose
+/// order is the same). `order` caches the (pre, post) sort of the cores'
+/// listing, which does not change during a run (the synapses stay, only
+/// their weights move): the first sample sorts, the others gather.
+fn weight_sample(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str, step: u32, order: &mut Option<Vec<u32>>) -> Result<WeightRecord, EmuError> {
+    let (syn, scale) = weight_list(m, cores, projection)?;
+    let order = order.get_or_insert_with(|| {
+        // stable, as `weights`' sort: equal keys keep the listing's order
+        let mut idx: Vec<u32> = (0..syn.len() as u32).collect();
+        idx.sort_by_key(|&i| (syn[i as usize].0, syn[i as usize].1));
+        idx
+    });
+    if order.len() != syn.len() {
+        return Err(EmuError::Manifest(format!("projection '{projection}' changed its synapse count during the run ({} -> {})", order.len(), syn.len())));
+    }
+    let raw: Vec<i64> = order.iter().map(|&i| syn[i as usize].2).collect();
+    let values = raw.iter().map(|&w| w as f64 * scale).collect();
+    Ok(WeightRecord { projection: projection.to_string(), synapses: Vec::new(), steps: vec![step], values, raw: Some(raw), raw_format: None })
+}
+
+/// A projection's synapses as the cores list them, `(pre, post, raw
+/// weight)` with population-level neuron indices, and the weight scale.
+fn weight_list(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str) -> Result<(Vec<(u32, u32, i64)>, f64), EmuError> {
     let p = m
         .projections
         .iter()
@@ -388,17 +428,7 @@ fn weights(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], proj
             syn.push((src.first_neuron + local_pre, info.first_neuron + local_post, raw));
         }
     }
-    syn.sort_by_key(|s| (s.0, s.1));
-    let raw: Vec<i64> = syn.iter().map(|s| s.2).collect();
-    let values = raw.iter().map(|&w| w as f64 * p.scale).collect();
-    Ok(WeightRecord {
-        projection: projection.to_string(),
-        synapses: syn.iter().map(|s| (s.0, s.1)).collect(),
-        steps: vec![step],
-        values,
-        raw: Some(raw),
-        raw_format: Some(raw_format.to_string()),
-    })
+    Ok((syn, p.scale))
 }
 
 /// A raw recorded word in physical units.

@@ -196,3 +196,32 @@ fn triplet_additive() {
     check("triplet", PlasticWeightBits::Sixteen);
     check("triplet", PlasticWeightBits::ThirtyTwo);
 }
+
+/// Weight samples taken during a run (gathered in a (pre, post) order sorted
+/// once) equal a full read-back (listed and sorted anew) at the same step:
+/// the run with samples every 25 steps against runs of 750 and 1500 steps
+/// that read the weights only at their end.
+#[test]
+fn weight_samples_equal_a_full_read_at_their_step() {
+    let compile_text = |text: &str| {
+        let net = yaml::parse(text, "plastic_fast_path.yaml").unwrap_or_else(|e| panic!("{e:?}"));
+        let opts = CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 8, n_steps: STEPS };
+        compile_with_profile(&net, &opts, &Default::default(), &ProfileOptions { plastic_weight_bits: PlasticWeightBits::ThirtyTwo }).unwrap().program
+    };
+    let sampled = compile_text(&network("pair_add"));
+    let at_end = compile_text(&network("pair_add").replace("every_n_steps: 25", "every_n_steps: 0"));
+    for threads in [1, 2] {
+        let (all, _) = Emulator::new(sampled.clone(), threads).unwrap().run(STEPS, |_| {}).unwrap();
+        for steps in [STEPS / 2, STEPS] {
+            let (end, _) = Emulator::new(at_end.clone(), threads).unwrap().run(steps, |_| {}).unwrap();
+            for (s, e) in all.weights.iter().zip(&end.weights) {
+                assert_eq!(s.synapses, e.synapses, "{}", s.projection);
+                let n = s.synapses.len();
+                let k = s.steps.iter().position(|&t| t == steps).expect("a sample at that step");
+                assert_eq!(e.steps, vec![steps]);
+                assert_eq!(&s.raw.as_ref().unwrap()[k * n..(k + 1) * n], &e.raw.as_ref().unwrap()[..], "{} at step {steps}, threads {threads}", s.projection);
+                assert_eq!(&s.values[k * n..(k + 1) * n], &e.values[..], "{} at step {steps}", s.projection);
+            }
+        }
+    }
+}
