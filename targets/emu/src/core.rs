@@ -647,7 +647,7 @@ impl Recorder {
                         }
                     }
                 }
-                Some(var) if t % e.every_n_steps == 0 => {
+                Some(var) if t.is_multiple_of(e.every_n_steps) => {
                     for &i in neurons {
                         self.states[k].push(core.state(var, i as usize));
                     }

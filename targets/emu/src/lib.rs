@@ -260,7 +260,7 @@ impl Emulator {
             }
             for ((r, samples), order) in weight_samples.iter_mut().zip(orders.iter_mut()) {
                 let rec = &self.program.manifest.recordings[*r];
-                if last % rec.every_n_steps == 0 {
+                if last.is_multiple_of(rec.every_n_steps) {
                     samples.push(weight_sample(&self.program.manifest, &self.cores, &rec.target, last, order)?);
                 }
             }
@@ -395,9 +395,12 @@ fn weight_sample(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState]
     Ok(WeightRecord { projection: projection.to_string(), synapses: Vec::new(), steps: vec![step], values, raw: Some(raw), raw_format: None })
 }
 
+/// `(pre, post, raw weight)` of a synapse, population-level neuron indices.
+type SynapseWeight = (u32, u32, i64);
+
 /// A projection's synapses as the cores list them, `(pre, post, raw
 /// weight)` with population-level neuron indices, and the weight scale.
-fn weight_list(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str) -> Result<(Vec<(u32, u32, i64)>, f64), EmuError> {
+fn weight_list(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str) -> Result<(Vec<SynapseWeight>, f64), EmuError> {
     let p = m
         .projections
         .iter()
