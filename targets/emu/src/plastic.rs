@@ -66,9 +66,9 @@ impl Lut {
 /// `mirror`: the post histories as the fast walker reads them
 /// ([`crate::stdp_fast`]); `None` on the reference path (the kernel's walker).
 enum Timing {
-    Pair { plus: Lut, minus: Lut, post: Vec<PostEventHistory>, mirror: Option<Mirror<S411>> },
-    Nearest { plus: Lut, minus: Lut, post: Vec<NearestPostEventHistory>, mirror: Option<Mirror<()>> },
-    Triplet { luts: [Lut; 4], post: Vec<TripletPostEventHistory>, mirror: Option<Mirror<TripletPostTrace>> },
+    Pair { plus: Lut, minus: Lut, post: Vec<PostEventHistory>, mirror: Option<Mirror<S411, i32>> },
+    Nearest { plus: Lut, minus: Lut, post: Vec<NearestPostEventHistory>, mirror: Option<Mirror<(), i32>> },
+    Triplet { luts: [Lut; 4], post: Vec<TripletPostEventHistory>, mirror: Option<Mirror<TripletPostTrace, [i32; 2]>> },
 }
 
 /// The weight dependence with its regions (one per synapse type).
@@ -321,7 +321,7 @@ impl PlasticCore {
     /// Adds a post event at `time` for every neuron set in `spiked` (bit `i`
     /// of word `i / 32`): `synapse_dynamics_process_post_synaptic_event`.
     pub fn post_spikes(&mut self, spiked: &[u32], time: u32) {
-        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], mirror: &mut Option<Mirror<T::PostTrace>>, spiked: &[u32], time: u32) {
+        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], mirror: &mut Option<Mirror<T::PostTrace, T::Terms>>, spiked: &[u32], time: u32) {
             for (w, &bits) in spiked.iter().enumerate() {
                 let mut b = bits;
                 while b != 0 {
@@ -472,7 +472,7 @@ fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_
     wide: bool,
     rows: &mut Rows,
     post: &[T::PostHistory],
-    mirror: &Mirror<T::PostTrace>,
+    mirror: &Mirror<T::PostTrace, T::Terms>,
     source: u32,
     spikes: &[u32],
     time: u32,

@@ -98,25 +98,24 @@ const SLOTS: usize = MAX_POST_SYNAPTIC_EVENTS;
 struct Times([u32; SLOTS]);
 
 /// Per neuron: the times (padded) and traces of its post history, as the
-/// fast walker reads them, and its cached depression ([`Depression`]).
+/// fast walker reads them, and its cached depression term `X`
+/// ([`Depression`]).
 #[derive(Clone, Debug)]
-pub struct Mirror<Tr: Copy> {
+pub struct Mirror<Tr: Copy, X: Copy> {
     times: Vec<Times>,
     traces: Vec<[Tr; SLOTS]>,
-    dep: Vec<Cell<DepEntry>>,
+    dep: Vec<Cell<DepEntry<X>>>,
 }
 
 /// A neuron's depression at one `(time, post delay)`: `stop` =
 /// `#{history times <= time − post delay}` and, if `stop > 1`, the term.
 /// `key == u64::MAX`: nothing cached.
 #[derive(Clone, Copy, Debug)]
-struct DepEntry {
+struct DepEntry<X> {
     key: u64,
     stop: u32,
-    x: i32,
+    x: Option<X>,
 }
-
-const NO_DEP: DepEntry = DepEntry { key: u64::MAX, stop: 0, x: 0 };
 
 /// Timing rules whose depression term (`pre_spike_terms`) reads only the
 /// time and the newest post event at or before the window's end, not the
@@ -130,45 +129,19 @@ const NO_DEP: DepEntry = DepEntry { key: u64::MAX, stop: 0, x: 0 };
 pub trait Depression: TimingRule {
     /// Whether the term is cached.
     const POST_ONLY: bool;
-    /// The term as the cache holds it (only called when `POST_ONLY`).
-    fn to_cache(x: Self::Terms) -> i32;
-    /// Back (only called when `POST_ONLY`).
-    fn from_cache(x: i32) -> Self::Terms;
 }
 
 impl Depression for PairRule<'_> {
     const POST_ONLY: bool = true;
-    #[inline(always)]
-    fn to_cache(x: i32) -> i32 {
-        x
-    }
-    #[inline(always)]
-    fn from_cache(x: i32) -> i32 {
-        x
-    }
 }
 
 impl Depression for NearestPairRule<'_> {
     const POST_ONLY: bool = true;
-    #[inline(always)]
-    fn to_cache(x: i32) -> i32 {
-        x
-    }
-    #[inline(always)]
-    fn from_cache(x: i32) -> i32 {
-        x
-    }
 }
 
 /// The triplet rule's depression reads the pre trace: not cached.
 impl Depression for TripletRule<'_> {
     const POST_ONLY: bool = false;
-    fn to_cache(_: [i32; 2]) -> i32 {
-        0
-    }
-    fn from_cache(_: i32) -> [i32; 2] {
-        [0, 0]
-    }
 }
 
 /// Whether a history satisfies the walker's assumption: slot 0 at time 0,
@@ -179,10 +152,11 @@ fn ordered<H: PostHistory>(h: &H) -> bool {
     n < SLOTS && t[0] == 0 && t[..=n].windows(2).all(|w| w[0] <= w[1]) && t[n] < u32::MAX
 }
 
-impl<Tr: Copy> Mirror<Tr> {
+impl<Tr: Copy, X: Copy> Mirror<Tr, X> {
     /// The mirror of `post`, or `None` if a history is not [`ordered`].
-    pub fn build<H: PostHistory<Trace = Tr>>(post: &[H]) -> Option<Mirror<Tr>> {
-        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()), dep: vec![Cell::new(NO_DEP); post.len()] };
+    pub fn build<H: PostHistory<Trace = Tr>>(post: &[H]) -> Option<Mirror<Tr, X>> {
+        let none = DepEntry { key: u64::MAX, stop: 0, x: None };
+        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()), dep: vec![Cell::new(none); post.len()] };
         for h in post {
             if !ordered(h) {
                 return None;
@@ -418,7 +392,7 @@ pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: 
     layout: &RingBufferLayout,
     backprop_delay: bool,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace>,
+    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
@@ -443,7 +417,7 @@ unsafe fn row_avx512<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticW
     layout: &RingBufferLayout,
     backprop_delay: bool,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace>,
+    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
@@ -461,7 +435,7 @@ fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
     layout: &RingBufferLayout,
     backprop_delay: bool,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace>,
+    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
@@ -503,12 +477,11 @@ fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
             let cell = &mirror.dep[neuron];
             let e = cell.get();
             if e.key == key {
-                let stop = e.stop as usize;
-                (stop, (stop > 1).then(|| T::from_cache(e.x)))
+                (e.stop as usize, e.x)
             } else {
                 let (_, stop) = F::window(padded, end, end);
                 let x = (stop > 1).then(|| depression(stop));
-                cell.set(DepEntry { key, stop: stop as u32, x: x.map_or(0, T::to_cache) });
+                cell.set(DepEntry { key, stop: stop as u32, x });
                 (stop, x)
             }
         } else {
@@ -553,7 +526,7 @@ pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeig
     layout: &RingBufferLayout,
     backprop_delay: bool,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace>,
+    mirror: &Mirror<T::PostTrace, T::Terms>,
     region: &mut [u32],
     controls: &[u16],
     time: u32,
@@ -773,10 +746,10 @@ mod tests {
         let mut h = PostEventHistory::new();
         h.add(5, S411(2048));
         h.add(9, S411(3000));
-        assert!(Mirror::build(core::slice::from_ref(&h)).is_some());
+        assert!(Mirror::<S411, i32>::build(core::slice::from_ref(&h)).is_some());
         h.add(7, S411(3000));
-        assert!(Mirror::build(core::slice::from_ref(&h)).is_none());
-        let mut m = Mirror::build(&[PostEventHistory::new()]).unwrap();
+        assert!(Mirror::<S411, i32>::build(core::slice::from_ref(&h)).is_none());
+        let mut m = Mirror::<S411, i32>::build(&[PostEventHistory::new()]).unwrap();
         assert!(!m.refresh(0, &h));
     }
 }
