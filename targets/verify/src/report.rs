@@ -159,14 +159,18 @@ impl Report {
             Some(p) => format!("protocol {p}"),
             None => self.mode.replace('_', " "),
         };
+        // A protocol drives the rule with its own trains at the network's
+        // time step; the network's duration does not apply.
+        let time = match &self.protocol {
+            Some(_) => format!("dt {} ms", self.dt_ms),
+            None => format!("{} steps of {} ms", self.n_steps, self.dt_ms),
+        };
         s.push_str(&format!(
-            "verify {} ({}, profile {}{}, {} steps of {} ms): {}\n",
+            "verify {} ({}, profile {}{}, {time}): {}\n",
             self.network,
             what,
             self.profile,
             if self.plastic_weight_bits == 32 { ", 32-bit plastic weights" } else { "" },
-            self.n_steps,
-            self.dt_ms,
             if self.pass { "PASS" } else { "FAIL" }
         ));
         for m in &self.metrics {

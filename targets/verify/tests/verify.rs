@@ -268,3 +268,12 @@ fn song2000_open_loop_figures_are_the_documented_ones() {
         assert!(r.diagnostics.iter().any(|d| d.contains("(22.7 %)")), "{what}: {:?}", r.diagnostics);
     }
 }
+
+#[test]
+fn a_protocol_summary_does_not_claim_the_network_duration() {
+    let r = verify(&example("song2000.yaml"), &with_32_bit_weights(opts(Mode::Protocol(Protocol::StdpWindow), 1))).unwrap();
+    let first = r.summary().lines().next().unwrap().to_string();
+    assert_eq!(first, "verify song2000 (protocol stdp-window, profile spinnaker, 32-bit plastic weights, dt 0.1 ms): PASS");
+    let r = verify(&example("song2000.yaml"), &opts(Mode::OpenLoop, 2000)).unwrap();
+    assert!(r.summary().starts_with("verify song2000 (open loop, profile spinnaker, 2000 steps of 0.1 ms): "), "{}", r.summary());
+}
