@@ -25,8 +25,8 @@
 //!
 //! ## Determinism
 //!
-//! Cores are stepped in parallel (`threads` persistent workers that meet at
-//! one barrier per step, see `workers.rs`) but never share mutable state
+//! Cores are stepped in parallel (`threads` persistent workers that exchange
+//! their spikes once per step, see `workers.rs`) but never share mutable state
 //! within a step: each reads the previous step's spike lists and writes only
 //! its own state. A core processes incoming spikes in ascending source-core,
 //! then neuron order. The output is therefore identical for any thread count.
@@ -79,8 +79,8 @@ pub enum EmuError {
 
 /// The least work per step (in [`CoreState::cost`] units: about one per
 /// neuron, one per 64 synapses) that [`Emulator::with_max_threads`] gives a
-/// worker: about a microsecond, several times the cost of the barrier the
-/// workers meet at every step.
+/// worker: about a microsecond, several times the cost of the spike
+/// exchange the workers wait for at every step.
 pub const MIN_WORK_PER_WORKER: u64 = 1024;
 
 /// Counters of one run, summed over cores.
@@ -154,7 +154,7 @@ impl Emulator {
     /// Loads the program for at most `max_threads` workers: a network with
     /// less than [`MIN_WORK_PER_WORKER`] of work per step for each worker
     /// runs on fewer (a one-neuron network gains nothing from a second
-    /// worker and loses a barrier per step). The output does not depend on
+    /// worker and loses an exchange per step). The output does not depend on
     /// the count; [`Emulator::workers`] tells it.
     pub fn with_max_threads(program: MachineProgram, max_threads: usize) -> Result<Emulator, EmuError> {
         let mut emu = Emulator::load(program)?;

@@ -461,12 +461,14 @@ fn closed_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &V
             }
             *c += 1;
         }
-        if let (Some(r), TargetProfile::Spinnaker) = (refnet::stdp_rule_from_ir(rule), profile) {
+        let scope = format!("projection '{}'", ep.name);
+        let float_rule = refnet::stdp_rule_from_ir(rule);
+        if let (Some(r), TargetProfile::Spinnaker) = (&float_rule, profile) {
             let pre = trains(&fixed, &exp.populations[ep.pre].name, exp.populations[ep.pre].size as usize);
             let post = trains(&fixed, &exp.populations[ep.post].name, exp.populations[ep.post].size as usize);
-            report.diagnostics.extend(history_note(&format!("projection '{}'", ep.name), &r, ep, &pre, &post, "the emulator's"));
+            report.diagnostics.extend(history_note(&scope, r, ep, &pre, &post, "the emulator's"));
         }
-        let (lo, hi) = match refnet::stdp_rule_from_ir(rule) {
+        let (lo, hi) = match float_rule {
             Some(spikeforge_reference::stdp::Rule::Pair(p)) => (p.w_min, p.w_max),
             Some(spikeforge_reference::stdp::Rule::Triplet(p)) => (p.w_min, p.w_max),
             None => match &rule.rule {
@@ -484,7 +486,6 @@ fn closed_loop(net: &ir::Network, n_steps: u32, profile: TargetProfile, opts: &V
         let range = (hi - lo).abs().max(f64::MIN_POSITIVE);
         let fe: Vec<f64> = pr.final_fixed.iter().zip(&pr.final_float).map(|(a, b)| (a - b) / range).collect();
         let (fmax, frms) = max_rms(&fe);
-        let scope = format!("projection '{}'", ep.name);
         report.metrics.push(Metric::new("final_weight_error_max", &scope, "fraction of w_max - w_min", fmax, tol.final_max, Bound::Max));
         report.metrics.push(Metric::new("final_weight_error_rms", &scope, "fraction of w_max - w_min", frms, tol.final_rms, Bound::Max));
         let _ = k;
