@@ -255,6 +255,21 @@ impl CoreState {
         }
     }
 
+    /// Whether the core walks plastic rows ([`CoreState::prefetch_rows`] does something).
+    pub fn has_plastic_rows(&self) -> bool {
+        matches!(self, CoreState::Spinnaker(c) if c.plastic.is_some())
+    }
+
+    /// Hints the cache to load the plastic rows that the spikes `source`
+    /// emitted will walk (no effect on results).
+    pub fn prefetch_rows(&self, source: u32, spikes: &[u32]) {
+        if let CoreState::Spinnaker(c) = self {
+            if let Some(p) = c.plastic.as_deref() {
+                p.prefetch(source, spikes);
+            }
+        }
+    }
+
     /// Delivers the spikes `source` emitted in step `t - 1`.
     pub fn receive(&mut self, source: u32, spikes: &[u32], t: u32) {
         if spikes.is_empty() {

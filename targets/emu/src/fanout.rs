@@ -294,7 +294,7 @@ unsafe fn add_run(buffers: &mut [u16], keys: &[u32], weights: &[u16], index_mask
 
 /// A hint to load the cache line holding `x` (no effect on results).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

@@ -41,7 +41,7 @@ use spikeforge_kernel::program::{
 use spikeforge_kernel::spinnaker::ring_buffer::{process_fixed_synapses, RingBufferLayout};
 use spikeforge_kernel::spinnaker::stdp::nearest::{NearestPairRule, NearestPostEventHistory};
 use spikeforge_kernel::spinnaker::stdp::triplet::{TripletPostEventHistory, TripletPostTrace, TripletRule};
-use crate::stdp_fast::{self, Direct, Mirror, OneTerm, PairTable};
+use crate::stdp_fast::{self, Direct, Lanes, Mirror, OneTerm, PairTable};
 use spikeforge_kernel::fixed::S411;
 use spikeforge_kernel::spinnaker::stdp::{
     plastic_region_words_sized, process_post_event, process_row_controls, split_plastic_region_as, AdditiveTwoTermWeights, ExpLut,
@@ -111,6 +111,9 @@ pub struct PlasticCore {
     rows: Rows,
     /// The fast walker's per-row potentiation table (pair rule).
     pair_table: PairTable,
+    /// The fast walker's AVX-512 lanes (pair and nearest-pair rules, where
+    /// the CPU has AVX-512F).
+    lanes: Option<Lanes>,
 }
 
 fn bad(core: usize, kind: SectionKind, reason: &'static str) -> EmuError {
@@ -196,6 +199,12 @@ impl PlasticCore {
             }
         };
         let wide = rule.header.weight_bits == 32;
+        let lanes = match (&timing, &weights) {
+            (Timing::Pair { minus, .. } | Timing::Nearest { minus, .. }, Weights::OneTerm(dep, regions)) => {
+                Lanes::new(&minus.view(), *dep, regions, &ring.left_shifts[..regions.len().min(ring.left_shifts.len())])
+            }
+            _ => None,
+        };
         // Rows
         const KM: SectionKind = SectionKind::SpinnakerPlasticMatrix;
         let m = SynapticMatrix::parse_as(msec, KM).map_err(err)?;
@@ -248,16 +257,33 @@ impl PlasticCore {
             pre_bytes,
             rows: Rows { by_source, row_index, words },
             pair_table: PairTable::default(),
+            lanes,
         }))
     }
 
     /// Switches to the kernel's row walker (the reference path): drops the
     /// fast walker's mirrors of the post histories.
     pub fn use_reference_path(&mut self) {
+        self.lanes = None;
         match &mut self.timing {
             Timing::Pair { mirror, .. } => *mirror = None,
             Timing::Nearest { mirror, .. } => *mirror = None,
             Timing::Triplet { mirror, .. } => *mirror = None,
+        }
+    }
+
+    /// Hints the cache to load the rows of the spikes `source` emitted (at
+    /// most 32 cache lines of each): a row is a few short streams (pre
+    /// history and weights, control words) that the hardware prefetcher
+    /// does not pick up before the walk reaches their ends.
+    pub fn prefetch(&self, source: u32, spikes: &[u32]) {
+        const LINE_WORDS: usize = 16;
+        for &i in spikes {
+            if let Some(r) = self.rows.range(source, i) {
+                for w in self.rows.words[r].iter().step_by(LINE_WORDS).take(32) {
+                    crate::fanout::prefetch(w);
+                }
+            }
         }
     }
 
@@ -270,17 +296,18 @@ impl PlasticCore {
         let rows = &mut self.rows;
         let wide = self.wide;
         let table = &mut self.pair_table;
+        let lanes = self.lanes.as_ref();
         match (&self.timing, &self.weights) {
             (Timing::Pair { plus, minus, post, mirror }, Weights::OneTerm(dep, regions)) => {
                 let rule = PairRule { tau_plus: plus.view(), tau_minus: minus.view() };
                 match (mirror, dep) {
                     (Some(m), WeightDependence::Additive) => {
                         let w = OneTerm::<false> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table)
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table, lanes)
                     }
                     (Some(m), WeightDependence::Multiplicative) => {
                         let w = OneTerm::<true> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table)
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table, lanes)
                     }
                     (None, _) => {
                         let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
@@ -293,11 +320,11 @@ impl PlasticCore {
                 match (mirror, dep) {
                     (Some(m), WeightDependence::Additive) => {
                         let w = OneTerm::<false> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct)
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, lanes)
                     }
                     (Some(m), WeightDependence::Multiplicative) => {
                         let w = OneTerm::<true> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct)
+                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, lanes)
                     }
                     (None, _) => {
                         let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
@@ -309,7 +336,7 @@ impl PlasticCore {
                 let rule = TripletRule { tau_plus: luts[0].view(), tau_minus: luts[1].view(), tau_x: luts[2].view(), tau_y: luts[3].view() };
                 let w = AdditiveTwoTermWeights { regions, left_shifts: ls };
                 match mirror {
-                    Some(m) => walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct),
+                    Some(m) => walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, None),
                     None => walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations),
                 }
             }
@@ -321,7 +348,10 @@ impl PlasticCore {
     /// Adds a post event at `time` for every neuron set in `spiked` (bit `i`
     /// of word `i / 32`): `synapse_dynamics_process_post_synaptic_event`.
     pub fn post_spikes(&mut self, spiked: &[u32], time: u32) {
-        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], mirror: &mut Option<Mirror<T::PostTrace, T::Terms>>, spiked: &[u32], time: u32) {
+        fn each<T: TimingRule>(rule: &T, post: &mut [T::PostHistory], mirror: &mut Option<Mirror<T::PostTrace, T::Terms>>, spiked: &[u32], time: u32)
+        where
+            T::PostTrace: stdp_fast::TraceBits,
+        {
             for (w, &bits) in spiked.iter().enumerate() {
                 let mut b = bits;
                 while b != 0 {
@@ -479,17 +509,18 @@ fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_
     buffer: &mut [u16],
     saturations: &mut u32,
     terms: &mut P,
+    lanes: Option<&Lanes>,
 ) -> u64 {
     let layout = cfg.layout;
     let bp = cfg.backprop_delay;
     if wide {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, WideWeight, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms)
+            stdp_fast::region_row::<T, W, WideWeight, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms, lanes)
                 .unwrap_or_else(|| row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     } else {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, u16, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms)
+            stdp_fast::region_row::<T, W, u16, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms, lanes)
                 .unwrap_or_else(|| row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     }

@@ -85,7 +85,7 @@ use spikeforge_kernel::spinnaker::stdp::triplet::TripletRule;
 use std::cell::Cell;
 use spikeforge_kernel::spinnaker::ring_buffer::{add_saturating, RingBufferLayout};
 use spikeforge_kernel::spinnaker::stdp::{
-    split_plastic_region_as, PairRule, PlasticWeight, PostHistory, PreHistory, TimingRule, WeightDependence, WeightRegion, WeightRule, WeightState,
+    split_plastic_region_as, ExpLut, PairRule, WideWeight, PlasticWeight, PostHistory, PreHistory, TimingRule, WeightDependence, WeightRegion, WeightRule, WeightState,
     MAX_POST_SYNAPTIC_EVENTS,
 };
 
@@ -105,6 +105,47 @@ pub struct Mirror<Tr: Copy, X: Copy> {
     times: Vec<Times>,
     traces: Vec<[Tr; SLOTS]>,
     dep: Vec<Cell<DepEntry<X>>>,
+    /// Per neuron, for the AVX-512 lanes ([`Lanes`]): the newest event's
+    /// time, and its trace's s4.11 bits ([`TraceBits`]) or [`NO_EVENT`]
+    /// when the history holds only the sentinel.
+    newest_time: Vec<u32>,
+    newest_bits: Vec<i32>,
+}
+
+/// [`Mirror`]'s `newest_bits` of a history without events.
+const NO_EVENT: i32 = i32::MIN;
+
+/// A post trace as the depression's AVX-512 lanes read it: the s4.11 factor
+/// the depression multiplies its LUT value by (`fixed_mul_16x16(trace, lut)`).
+pub trait TraceBits: Copy {
+    /// The factor (sign-extended 16 bits).
+    fn bits(self) -> i32;
+}
+
+/// The pair rule's trace.
+impl TraceBits for S411 {
+    #[inline]
+    fn bits(self) -> i32 {
+        self.0 as i32
+    }
+}
+
+/// The nearest-pair rule has no trace: its depression is the LUT value,
+/// `fixed_mul_16x16(2048, lut) = lut`.
+impl TraceBits for () {
+    #[inline]
+    fn bits(self) -> i32 {
+        2048
+    }
+}
+
+/// The triplet rule is not walked in lanes (its depression reads the pre
+/// trace); the value is never read.
+impl TraceBits for spikeforge_kernel::spinnaker::stdp::triplet::TripletPostTrace {
+    #[inline]
+    fn bits(self) -> i32 {
+        0
+    }
 }
 
 /// A neuron's depression at one `(time, post delay)`: `stop` =
@@ -152,11 +193,17 @@ fn ordered<H: PostHistory>(h: &H) -> bool {
     n < SLOTS && t[0] == 0 && t[..=n].windows(2).all(|w| w[0] <= w[1]) && t[n] < u32::MAX
 }
 
-impl<Tr: Copy, X: Copy> Mirror<Tr, X> {
+impl<Tr: TraceBits, X: Copy> Mirror<Tr, X> {
     /// The mirror of `post`, or `None` if a history is not [`ordered`].
     pub fn build<H: PostHistory<Trace = Tr>>(post: &[H]) -> Option<Mirror<Tr, X>> {
         let none = DepEntry { key: u64::MAX, stop: 0, x: None };
-        let mut m = Mirror { times: Vec::with_capacity(post.len()), traces: Vec::with_capacity(post.len()), dep: vec![Cell::new(none); post.len()] };
+        let mut m = Mirror {
+            times: Vec::with_capacity(post.len()),
+            traces: Vec::with_capacity(post.len()),
+            dep: vec![Cell::new(none); post.len()],
+            newest_time: vec![0; post.len()],
+            newest_bits: vec![NO_EVENT; post.len()],
+        };
         for h in post {
             if !ordered(h) {
                 return None;
@@ -175,6 +222,8 @@ impl<Tr: Copy, X: Copy> Mirror<Tr, X> {
         t[..=n].copy_from_slice(&h.times()[..=n]);
         self.times[i] = Times(t);
         self.traces[i] = core::array::from_fn(|k| h.trace_at(k));
+        self.newest_time[i] = t[n];
+        self.newest_bits[i] = if n == 0 { NO_EVENT } else { h.trace_at(n).bits() };
     }
 
     /// Re-reads neuron `i`'s history after a post event; `false` if it is
@@ -382,11 +431,12 @@ fn has_avx512() -> bool {
 
 /// `process_row_controls` for one row (pre history and weights in
 /// `region`, control half-words `controls`) at `time`, reading the post
-/// histories through `mirror`. Returns the saturated ring-buffer adds.
+/// histories through `mirror`, in [`Lanes`] if given (rows of at least
+/// [`LANES_MIN_ROW`] synapses). Returns the saturated ring-buffer adds.
 /// The caller has checked [`applies`] on the row's pre history.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -398,12 +448,20 @@ pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: 
     controls: &[u16],
     time: u32,
     terms: &P,
+    lanes: Option<&Lanes>,
 ) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(lanes) = lanes.filter(|_| controls.len() >= LANES_MIN_ROW) {
+        // SAFETY: a `Lanes` exists only where AVX-512F and POPCNT are (`Lanes::new`).
+        return unsafe { row_lanes(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms, lanes) };
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         // SAFETY: AVX-512F and POPCNT are available (checked above).
         return unsafe { row_avx512(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = lanes;
     row_with::<T, W, S, P, Portable>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
 }
 
@@ -427,54 +485,81 @@ unsafe fn row_avx512<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticW
     row_with::<T, W, S, P, Avx512>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
+/// One row's pre spike as its synapses see it: the rule, the row's previous
+/// and new pre trace, the time, the control word's fields.
+struct RowCtx<'a, T: Depression, P> {
+    rule: &'a T,
+    terms: &'a P,
+    mirror: &'a Mirror<T::PostTrace, T::Terms>,
     backprop_delay: bool,
-    buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
-    pre: &mut T::PreHistory,
-    weights: &mut [S],
-    controls: &[u16],
     time: u32,
-    terms: &P,
-) -> u32 {
-    let (last_pre_time, last_pre_trace) = pre.last();
-    debug_assert!(applies(last_pre_time, time));
-    let new_pre_trace = rule.add_pre_spike(time, last_pre_time, last_pre_trace);
-    pre.set(time, new_pre_trace);
-    let lnn = layout.log_n_neurons;
-    let tib = layout.type_index_bits();
-    let neuron_mask = (1u32 << lnn) - 1;
-    let type_mask = (1u32 << layout.log_n_synapse_types) - 1;
-    let delay_mask = layout.delay_mask();
-    let low_mask = (1u32 << tib) - 1;
-    let mut saturated = 0u32;
-    let mut sat = 0u32;
-    for (&c, w) in controls.iter().zip(weights.iter_mut()) {
+    last_pre_time: u32,
+    last_pre_trace: T::PreTrace,
+    new_pre_trace: T::PreTrace,
+    lnn: u32,
+    tib: u32,
+    neuron_mask: u32,
+    type_mask: u32,
+    delay_mask: u32,
+    low_mask: u32,
+}
+
+impl<'a, T: Depression, P: Terms<T>> RowCtx<'a, T, P> {
+    /// `timing_add_pre_spike` on the row's pre history, and the context of
+    /// its synapses.
+    #[inline(always)]
+    fn begin(rule: &'a T, terms: &'a P, mirror: &'a Mirror<T::PostTrace, T::Terms>, layout: &RingBufferLayout, backprop_delay: bool, pre: &mut T::PreHistory, time: u32) -> Self {
+        let (last_pre_time, last_pre_trace) = pre.last();
+        debug_assert!(applies(last_pre_time, time));
+        let new_pre_trace = rule.add_pre_spike(time, last_pre_time, last_pre_trace);
+        pre.set(time, new_pre_trace);
+        let lnn = layout.log_n_neurons;
+        let tib = layout.type_index_bits();
+        RowCtx {
+            rule,
+            terms,
+            mirror,
+            backprop_delay,
+            time,
+            last_pre_time,
+            last_pre_trace,
+            new_pre_trace,
+            lnn,
+            tib,
+            neuron_mask: (1u32 << lnn) - 1,
+            type_mask: (1u32 << layout.log_n_synapse_types) - 1,
+            delay_mask: layout.delay_mask(),
+            low_mask: (1u32 << tib) - 1,
+        }
+    }
+
+    /// One synapse (control half-word `c`, weight `w`): load, every window
+    /// event's potentiation in order, the depression, store, and the
+    /// ring-buffer add. Returns whether the add saturated.
+    #[inline(always)]
+    fn synapse<W: WeightRule<Terms = T::Terms>, S: PlasticWeight, F: Window>(&self, weight: &W, c: u16, w: &mut S, buffer: &mut [u16], sat: &mut u32) -> bool {
+        let (rule, time) = (self.rule, self.time);
+        let (last_pre_time, last_pre_trace) = (self.last_pre_time, self.last_pre_trace);
         let c = c as u32;
-        let neuron = (c & neuron_mask) as usize;
-        let ty = (c >> lnn) & type_mask;
-        let delay = (c >> tib) & delay_mask;
-        let post_delay = if backprop_delay { delay } else { 0 };
+        let neuron = (c & self.neuron_mask) as usize;
+        let ty = (c >> self.lnn) & self.type_mask;
+        let delay = (c >> self.tib) & self.delay_mask;
+        let post_delay = if self.backprop_delay { delay } else { 0 };
         let mut st = w.load(weight, ty);
         let begin = last_pre_time.saturating_sub(post_delay);
         let end = time.saturating_sub(post_delay);
-        let padded = &mirror.times[neuron];
+        let padded = &self.mirror.times[neuron];
         let times = &padded.0;
-        let traces = &mirror.traces[neuron];
+        let traces = &self.mirror.traces[neuron];
         // the depression term of the newest event at or before `end`
         let depression = |stop: usize| {
             let p = (stop - 1) & (SLOTS - 1);
-            rule.pre_spike_terms(time, new_pre_trace, last_pre_time, last_pre_trace, times[p].wrapping_add(post_delay), traces[p])
+            rule.pre_spike_terms(time, self.new_pre_trace, last_pre_time, last_pre_trace, times[p].wrapping_add(post_delay), traces[p])
         };
         // `stop` = #{times <= end}, and the depression if `stop > 1`
         let (stop, dep) = if T::POST_ONLY {
             let key = (u64::from(time) << 32) | u64::from(post_delay);
-            let cell = &mirror.dep[neuron];
+            let cell = &self.mirror.dep[neuron];
             let e = cell.get();
             if e.key == key {
                 (e.stop as usize, e.x)
@@ -497,7 +582,7 @@ fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
             let mut prev = first.wrapping_sub(1) & (SLOTS - 1);
             for k in first..stop.min(SLOTS) {
                 let post_time = times[k].wrapping_add(post_delay);
-                if let Some(x) = terms.term(rule, post_time, traces[k], last_pre_time, last_pre_trace, times[prev], traces[prev]) {
+                if let Some(x) = self.terms.term(rule, post_time, traces[k], last_pre_time, last_pre_trace, times[prev], traces[prev]) {
                     weight.potentiate(ty, &mut st, x);
                 }
                 prev = k;
@@ -507,10 +592,316 @@ fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
             weight.depress(ty, &mut st, x);
         }
         *w = S::store(st);
-        let idx = (((time.wrapping_add(delay) & delay_mask) << tib) | (c & low_mask)) as usize;
-        if add_saturating(&mut buffer[idx], w.ring_value(), &mut sat) {
+        let idx = (((time.wrapping_add(delay) & self.delay_mask) << self.tib) | (c & self.low_mask)) as usize;
+        add_saturating(&mut buffer[idx], w.ring_value(), sat)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace, T::Terms>,
+    pre: &mut T::PreHistory,
+    weights: &mut [S],
+    controls: &[u16],
+    time: u32,
+    terms: &P,
+) -> u32 {
+    let ctx = RowCtx::begin(rule, terms, mirror, layout, backprop_delay, pre, time);
+    let mut saturated = 0u32;
+    let mut sat = 0u32;
+    for (&c, w) in controls.iter().zip(weights.iter_mut()) {
+        if ctx.synapse::<W, S, F>(weight, c, w, buffer, &mut sat) {
             saturated += 1;
         }
+    }
+    saturated
+}
+
+/// How a plastic weight is held in the AVX-512 lanes: 16-bit (`u16`,
+/// sPyNNaker's) or 32-bit ([`WideWeight`]) words in the row.
+pub trait LaneWeight: PlasticWeight {
+    /// The 32-bit form.
+    const WIDE: bool;
+}
+
+impl LaneWeight for u16 {
+    const WIDE: bool = false;
+}
+
+impl LaneWeight for WideWeight {
+    const WIDE: bool = true;
+}
+
+/// What the AVX-512 lanes ([`row_lanes`]) need to walk the rows of a pair or
+/// nearest-pair rule with a one-term weight dependence: the depression's
+/// LUT and, per synapse type, the weight region and ring-buffer shift, laid
+/// out for vector lookups.
+///
+/// The lanes take 16 synapses of a row at a time and update, with the
+/// kernel's arithmetic in 32-bit lanes, every synapse whose post history has
+/// no event in the row's window (the common case): its newest post event at
+/// or before the window's end is then the history's newest, which
+/// [`Mirror`] keeps per neuron, so the depression is one LUT gather and one
+/// product, and the weight update (`WeightState::depress`, the store's
+/// truncation, `WideWeight::to_ring`) needs no branch. The other synapses
+/// (window events, a newest event inside the dendritic delay) are walked by
+/// [`RowCtx::synapse`] in their place; the ring-buffer adds of all 16 are
+/// made one by one in row order, so saturations and their count are the
+/// kernel's.
+#[derive(Clone, Debug)]
+pub struct Lanes {
+    /// The depression LUT (`tau_minus`), widened to `i32` for gathers.
+    lut: Vec<i32>,
+    /// Its time-to-index shift (`& 31`, as `ExpLut::decay`).
+    shift: u32,
+    /// Synapse types with a region (at most 16).
+    n_types: u32,
+    /// Per synapse type, s16.15 bits: A− and the lower bound.
+    a_minus: [i32; 16],
+    min_weight: [i32; 16],
+    /// Per synapse type: the ring-buffer left shift of 16-bit weights (`& 31`).
+    left_shifts: [u32; 16],
+    /// The multiplicative dependence (else additive).
+    mult: bool,
+}
+
+/// Shortest row walked in lanes: shorter rows are walked one synapse at a
+/// time (Song's rows hold one synapse).
+pub const LANES_MIN_ROW: usize = 8;
+
+impl Lanes {
+    /// The lanes of a rule whose depression LUT is `minus`, or `None` if
+    /// the CPU lacks AVX-512F or the rule has more than 16 synapse types.
+    pub fn new(minus: &ExpLut<'_>, dependence: WeightDependence, regions: &[WeightRegion], left_shifts: &[u32]) -> Option<Lanes> {
+        if !has_avx512() || regions.len() > 16 || left_shifts.len() < regions.len() {
+            return None;
+        }
+        let mut l = Lanes {
+            lut: minus.values.iter().map(|&v| v as i32).collect(),
+            shift: minus.shift as u32 & 31,
+            n_types: regions.len() as u32,
+            a_minus: [0; 16],
+            min_weight: [0; 16],
+            left_shifts: [0; 16],
+            mult: dependence == WeightDependence::Multiplicative,
+        };
+        for (t, r) in regions.iter().enumerate() {
+            l.a_minus[t] = r.a2_minus.0;
+            l.min_weight[t] = r.min_weight.0;
+            l.left_shifts[t] = left_shifts[t] & 31;
+        }
+        Some(l)
+    }
+}
+
+/// `S1615::mul_arm` in 16 lanes: `(a · b) >> 15` of the 64-bit product,
+/// truncated to 32 bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn mul_arm_lanes(a: core::arch::x86_64::__m512i, b: core::arch::x86_64::__m512i) -> core::arch::x86_64::__m512i {
+    use core::arch::x86_64::*;
+    // even lanes: the signed products of the low halves of each 64-bit pair;
+    // odd lanes: of the high halves, moved down first
+    let even = _mm512_srli_epi64::<15>(_mm512_mul_epi32(a, b));
+    let odd = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b)));
+    _mm512_mask_blend_epi32(0xAAAA, even, odd)
+}
+
+/// [`row_with`] 16 synapses at a time where [`Lanes`] can, one at a time
+/// elsewhere, the same bits (see [`Lanes`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,popcnt")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
+    rule: &T,
+    weight: &W,
+    layout: &RingBufferLayout,
+    backprop_delay: bool,
+    buffer: &mut [u16],
+    mirror: &Mirror<T::PostTrace, T::Terms>,
+    pre: &mut T::PreHistory,
+    weights: &mut [S],
+    controls: &[u16],
+    time: u32,
+    terms: &P,
+    lanes: &Lanes,
+) -> u32 {
+    use core::arch::x86_64::*;
+    const {
+        assert!(core::mem::size_of::<S>() == if S::WIDE { 4 } else { 2 });
+    }
+    let ctx = RowCtx::begin(rule, terms, mirror, layout, backprop_delay, pre, time);
+    let (mut saturated, mut sat) = (0u32, 0u32);
+    let u = |x: u32| _mm512_set1_epi32(x as i32);
+    let (neuron_mask, type_mask, delay_mask, low_mask) = (u(ctx.neuron_mask), u(ctx.type_mask), u(ctx.delay_mask), u(ctx.low_mask));
+    let (lnn, tib) = (u(ctx.lnn), u(ctx.tib));
+    let (time_v, last_pre_v) = (u(time), u(ctx.last_pre_time));
+    let (n_neurons, n_types) = (u(mirror.newest_time.len().min(mirror.newest_bits.len()) as u32), u(lanes.n_types));
+    let (lut_len, lut_shift) = (u(lanes.lut.len().min(i32::MAX as usize) as u32), u(lanes.shift));
+    let no_event = _mm512_set1_epi32(NO_EVENT);
+    let zero = _mm512_setzero_si512();
+    let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    // SAFETY: 16 `i32`/`u32` each.
+    let (a_minus, min_weight, left_shifts) = unsafe {
+        (
+            _mm512_loadu_si512(lanes.a_minus.as_ptr().cast()),
+            _mm512_loadu_si512(lanes.min_weight.as_ptr().cast()),
+            _mm512_loadu_si512(lanes.left_shifts.as_ptr().cast()),
+        )
+    };
+    let n = controls.len().min(weights.len());
+    let mut i = 0;
+    while i < n {
+        let m = (n - i).min(16);
+        let live = ((1u32 << m) - 1) as u16;
+        let mut cbuf = [0u16; 16];
+        let mut wbuf = [S::zeroed(); 16];
+        if m == 16 {
+            cbuf = controls[i..i + 16].try_into().expect("16");
+            wbuf = weights[i..i + 16].try_into().expect("16");
+        } else {
+            for k in 0..m {
+                cbuf[k] = controls[i + k];
+                wbuf[k] = weights[i + k];
+            }
+        }
+        // SAFETY: `cbuf` is 32 bytes.
+        let c = _mm512_cvtepu16_epi32(unsafe { _mm256_loadu_si256(cbuf.as_ptr().cast()) });
+        let neuron = _mm512_and_si512(c, neuron_mask);
+        let ty = _mm512_and_si512(_mm512_srlv_epi32(c, lnn), type_mask);
+        let delay = _mm512_and_si512(_mm512_srlv_epi32(c, tib), delay_mask);
+        let post_delay = if backprop_delay { delay } else { zero };
+        // `saturating_sub(x, d)` = max(x, d) − d
+        let end = _mm512_sub_epi32(_mm512_max_epu32(time_v, post_delay), post_delay);
+        let begin = _mm512_sub_epi32(_mm512_max_epu32(last_pre_v, post_delay), post_delay);
+        // lanes the mirror and the regions cover (others: one at a time,
+        // where the indexing reports them)
+        let ok = live & _mm512_cmplt_epu32_mask(neuron, n_neurons) & _mm512_cmplt_epu32_mask(ty, n_types);
+        // SAFETY: gathers only in `ok` lanes, whose neuron is below both
+        // arrays' lengths; the plain loads (16 consecutive neurons, as in
+        // all-to-all and dense rows) read `first..first + 16`, checked.
+        let first = cbuf[0] as u32 & ctx.neuron_mask;
+        let (newest, bits) = unsafe {
+            if ok == 0xFFFF
+                && _mm512_cmpeq_epi32_mask(neuron, _mm512_add_epi32(u(first), iota)) == 0xFFFF
+                && first as usize + 16 <= mirror.newest_time.len().min(mirror.newest_bits.len())
+            {
+                (
+                    _mm512_loadu_si512(mirror.newest_time.as_ptr().add(first as usize).cast()),
+                    _mm512_loadu_si512(mirror.newest_bits.as_ptr().add(first as usize).cast()),
+                )
+            } else {
+                (
+                    _mm512_mask_i32gather_epi32::<4>(zero, ok, neuron, mirror.newest_time.as_ptr().cast()),
+                    _mm512_mask_i32gather_epi32::<4>(no_event, ok, neuron, mirror.newest_bits.as_ptr().cast()),
+                )
+            }
+        };
+        let has = _mm512_cmpneq_epi32_mask(bits, no_event);
+        // no window event, newest event at or before the window's end
+        let fast = ok & _mm512_cmple_epu32_mask(newest, end) & (!has | _mm512_cmple_epu32_mask(newest, begin));
+        let dep = fast & has;
+        // `fixed_mul_16x16(trace, LUT−[(time − (t + d)) >> shift])`, 0 past the LUT
+        let index = _mm512_srlv_epi32(_mm512_sub_epi32(time_v, _mm512_add_epi32(newest, post_delay)), lut_shift);
+        let in_lut = dep & _mm512_cmplt_epu32_mask(index, lut_len);
+        // SAFETY: gathers only where `index < lut.len()`.
+        let decay = unsafe { _mm512_mask_i32gather_epi32::<4>(zero, in_lut, index, lanes.lut.as_ptr().cast()) };
+        let x = _mm512_srai_epi32::<11>(_mm512_mullo_epi32(bits, decay));
+        // the weight: raw words, the s16.15 state, the depression
+        // SAFETY: `wbuf` is 16 weights of `size_of::<S>()` bytes.
+        let raw = unsafe {
+            if S::WIDE {
+                _mm512_loadu_si512(wbuf.as_ptr().cast())
+            } else {
+                _mm512_cvtepu16_epi32(_mm256_loadu_si256(wbuf.as_ptr().cast()))
+            }
+        };
+        let shift = _mm512_permutexvar_epi32(ty, left_shifts);
+        let state = if S::WIDE { raw } else { _mm512_sllv_epi32(raw, shift) };
+        let a = _mm512_permutexvar_epi32(ty, a_minus);
+        let lo = _mm512_permutexvar_epi32(ty, min_weight);
+        let xs = _mm512_slli_epi32::<4>(x);
+        let depressed = if lanes.mult {
+            let scale = mul_arm_lanes(_mm512_sub_epi32(state, lo), a);
+            _mm512_sub_epi32(state, mul_arm_lanes(scale, xs))
+        } else {
+            _mm512_max_epi32(_mm512_sub_epi32(state, mul_arm_lanes(a, xs)), lo)
+        };
+        let state = _mm512_mask_mov_epi32(state, dep, depressed);
+        // `WeightState::store` (arithmetic shift, then 16-bit truncation)
+        let stored = _mm512_mask_mov_epi32(raw, fast, if S::WIDE { state } else { _mm512_srav_epi32(state, shift) });
+        // SAFETY: as the load.
+        unsafe {
+            if S::WIDE {
+                _mm512_storeu_si512(wbuf.as_mut_ptr().cast(), stored);
+            } else {
+                _mm256_storeu_si256(wbuf.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(stored));
+            }
+        }
+        let ring = if S::WIDE {
+            // `WideWeight::to_ring`: (w + 2^14) >> 15, clamped to 0..=0xFFFF
+            let r = _mm512_add_epi32(_mm512_srai_epi32::<15>(stored), _mm512_and_si512(_mm512_srai_epi32::<14>(stored), u(1)));
+            _mm512_min_epi32(_mm512_max_epi32(r, zero), u(0xFFFF))
+        } else {
+            _mm512_and_si512(stored, u(0xFFFF))
+        };
+        let index = _mm512_or_si512(
+            _mm512_sllv_epi32(_mm512_and_si512(_mm512_add_epi32(time_v, delay), delay_mask), tib),
+            _mm512_and_si512(c, low_mask),
+        );
+        let at = _mm512_cvtsi512_si32(index) as u32 as usize;
+        if _mm512_cmpeq_epi32_mask(index, _mm512_add_epi32(u(at as u32), iota)) & live == live && at + 16 <= buffer.len() {
+            // 16 consecutive ring-buffer entries (consecutive neurons, one
+            // delay and type: all-to-all and dense rows): no entry is added
+            // to twice, so the fast lanes' adds go first, as one vector,
+            // and the others' in order after them; `add_saturating` per lane
+            let p = buffer[at..at + 16].as_mut_ptr();
+            // SAFETY: `p` points to 16 `u16` (checked above).
+            let entries = _mm512_cvtepu16_epi32(unsafe { _mm256_loadu_si256(p.cast()) });
+            let sum = _mm512_add_epi32(entries, ring);
+            let over = fast & _mm512_cmpgt_epu32_mask(sum, u(0xFFFF));
+            let added = _mm512_mask_mov_epi32(entries, fast, _mm512_min_epu32(sum, u(0xFFFF)));
+            // SAFETY: as the load.
+            unsafe { _mm256_storeu_si256(p.cast(), _mm512_cvtepi32_epi16(added)) };
+            saturated += over.count_ones();
+            sat = sat.wrapping_add(over.count_ones());
+            let mut slow = live & !fast;
+            while slow != 0 {
+                let k = slow.trailing_zeros() as usize;
+                saturated += ctx.synapse::<W, S, Avx512>(weight, cbuf[k], &mut wbuf[k], buffer, &mut sat) as u32;
+                slow &= slow - 1;
+            }
+        } else {
+            let (mut ibuf, mut rbuf) = ([0u32; 16], [0u32; 16]);
+            // SAFETY: 16 `u32` each.
+            unsafe {
+                _mm512_storeu_si512(ibuf.as_mut_ptr().cast(), index);
+                _mm512_storeu_si512(rbuf.as_mut_ptr().cast(), ring);
+            }
+            for k in 0..m {
+                let s = if fast & (1 << k) != 0 {
+                    add_saturating(&mut buffer[ibuf[k] as usize], rbuf[k] as u16, &mut sat)
+                } else {
+                    ctx.synapse::<W, S, Avx512>(weight, cbuf[k], &mut wbuf[k], buffer, &mut sat)
+                };
+                saturated += s as u32;
+            }
+        }
+        if m == 16 {
+            weights[i..i + 16].copy_from_slice(&wbuf);
+        } else {
+            for k in 0..m {
+                weights[i + k] = wbuf[k];
+            }
+        }
+        i += m;
     }
     saturated
 }
@@ -520,7 +911,7 @@ fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P:
 /// for the weights, or the row may not be walked here (see [`applies`]).
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
+pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
     rule: &T,
     weight: &W,
     layout: &RingBufferLayout,
@@ -531,6 +922,7 @@ pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeig
     controls: &[u16],
     time: u32,
     terms: &mut P,
+    lanes: Option<&Lanes>,
 ) -> Option<u32> {
     let (pre, weights) = split_plastic_region_as::<T::PreHistory, S>(region, controls.len())?;
     let (last_pre_time, last_pre_trace) = pre.last();
@@ -538,7 +930,7 @@ pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeig
         return None;
     }
     terms.prepare(rule, last_pre_time, last_pre_trace, span(last_pre_time, time), controls.len());
-    Some(row(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, &*terms))
+    Some(row(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, &*terms, lanes))
 }
 
 #[cfg(test)]
@@ -572,8 +964,8 @@ mod tests {
         }
     }
 
-    const LAYOUT: RingBufferLayout = RingBufferLayout { log_n_neurons: 3, log_n_synapse_types: 1, log_max_delay: 3 };
-    const N: usize = 8;
+    const LAYOUT: RingBufferLayout = RingBufferLayout { log_n_neurons: 5, log_n_synapse_types: 1, log_max_delay: 3 };
+    const N: usize = 32;
 
     fn lut(tau: f64, shift: u32) -> Vec<i16> {
         let mut v = vec![0i16; host::exp_lut_len(1.0, tau, shift).unwrap()];
@@ -587,7 +979,7 @@ mod tests {
         (0..N)
             .map(|i| {
                 let mut h = T::PostHistory::initial();
-                let p = [0, 20, 100, 300, 500, 700, 900, 50][i];
+                let p = [0, 20, 100, 300, 500, 700, 900, 50][i % 8];
                 for t in 1..=time {
                     if rng.below(1000) < p {
                         process_post_event(rule, &mut h, t);
@@ -601,12 +993,22 @@ mod tests {
     /// One random row, walked by the kernel and by the fast walker (each
     /// window search), compared.
     #[allow(clippy::too_many_arguments)]
-    fn compare<T, WK, WF, S, P>(rule: &T, kernel: &WK, fast: &WF, terms: &mut P, rng: &mut Rng, trace: T::PreTrace, weight: impl Fn(&mut Rng) -> S)
-    where
+    #[allow(clippy::too_many_arguments)]
+    fn compare<T, WK, WF, S, P>(
+        rule: &T,
+        kernel: &WK,
+        fast: &WF,
+        terms: &mut P,
+        lanes: Option<&Lanes>,
+        rng: &mut Rng,
+        trace: T::PreTrace,
+        weight: impl Fn(&mut Rng) -> S,
+    ) where
         T: Depression,
+        T::PostTrace: TraceBits,
         WK: WeightRule<Terms = T::Terms>,
         WF: WeightRule<Terms = T::Terms>,
-        S: PlasticWeight + PartialEq + core::fmt::Debug,
+        S: LaneWeight + PartialEq + core::fmt::Debug,
         P: Terms<T>,
         T::PreHistory: PartialEq + core::fmt::Debug,
     {
@@ -618,10 +1020,19 @@ mod tests {
             1 => time.saturating_sub(rng.below(4)),
             _ => rng.below(time + 1),
         };
-        let n = 1 + rng.below(24) as usize;
-        let controls: Vec<u16> = (0..n)
-            .map(|_| PlasticSynapse { delay: 1 + rng.below(7), synapse_type: rng.below(2), neuron: rng.below(N as u32) }.to_control(&LAYOUT))
-            .collect();
+        let n = 1 + rng.below(40) as usize;
+        let controls: Vec<u16> = if rng.below(2) == 0 {
+            // random synapses (neurons repeat)
+            (0..n)
+                .map(|_| PlasticSynapse { delay: 1 + rng.below(7), synapse_type: rng.below(2), neuron: rng.below(N as u32) }.to_control(&LAYOUT))
+                .collect()
+        } else {
+            // a dense row: consecutive neurons, one delay and type
+            let n = n.min(N);
+            let (first, delay, synapse_type) = (rng.below((N - n) as u32 + 1), 1 + rng.below(7), rng.below(2));
+            (0..n as u32).map(|k| PlasticSynapse { delay, synapse_type, neuron: first + k }.to_control(&LAYOUT)).collect()
+        };
+        let n = controls.len();
         let weights: Vec<S> = (0..n).map(|_| weight(rng)).collect();
         let mut pre = <T::PreHistory as bytemuck::Zeroable>::zeroed();
         pre.set(last_pre, trace);
@@ -644,6 +1055,13 @@ mod tests {
                 // SAFETY: AVX-512F and POPCNT are available.
                 let sat = unsafe { row_avx512(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms) };
                 variants.push(("avx512", sat, pre_f, w_f, ring_f));
+                if let Some(lanes) = lanes {
+                    let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
+                    terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
+                    // SAFETY: `Lanes` exist only where AVX-512F and POPCNT do.
+                    let sat = unsafe { row_lanes(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms, lanes) };
+                    variants.push(("lanes", sat, pre_f, w_f, ring_f));
+                }
             }
             for (name, sat, pre_f, w_f, ring_f) in variants {
                 let what = format!("{name}, backprop {backprop_delay}, time {time}, last pre {last_pre}");
@@ -693,6 +1111,8 @@ mod tests {
                 let regs = regions(mult);
                 let dep = if mult { WeightDependence::Multiplicative } else { WeightDependence::Additive };
                 let k = OneTermWeights { dependence: dep, regions: &regs, left_shifts: &shifts };
+                let lanes = Lanes::new(&pair.tau_minus, dep, &regs, &shifts);
+                let lanes = lanes.as_ref();
                 macro_rules! both {
                     ($f:expr) => {
                         if mult {
@@ -704,11 +1124,11 @@ mod tests {
                         }
                     };
                 }
-                both!(|f| compare(&pair, &k, f, &mut table, &mut rng, trace, u16_weight));
-                both!(|f| compare(&pair, &k, f, &mut table, &mut rng, trace, wide_weight));
-                both!(|f| compare(&pair, &k, f, &mut Direct, &mut rng, trace, u16_weight));
-                both!(|f| compare(&nearest, &k, f, &mut Direct, &mut rng, (), u16_weight));
-                both!(|f| compare(&nearest, &k, f, &mut Direct, &mut rng, (), wide_weight));
+                both!(|f| compare(&pair, &k, f, &mut table, lanes, &mut rng, trace, u16_weight));
+                both!(|f| compare(&pair, &k, f, &mut table, lanes, &mut rng, trace, wide_weight));
+                both!(|f| compare(&pair, &k, f, &mut Direct, lanes, &mut rng, trace, u16_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, lanes, &mut rng, (), u16_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, lanes, &mut rng, (), wide_weight));
             }
         }
     }
@@ -736,8 +1156,8 @@ mod tests {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         for _ in 0..400 {
             let trace = TripletPreTrace { r1: rng.below(20_000) as i16, r2: rng.below(20_000) as i16 };
-            compare(&rule, &w, &w, &mut Direct, &mut rng, trace, u16_weight);
-            compare(&rule, &w, &w, &mut Direct, &mut rng, trace, wide_weight);
+            compare(&rule, &w, &w, &mut Direct, None, &mut rng, trace, u16_weight);
+            compare(&rule, &w, &w, &mut Direct, None, &mut rng, trace, wide_weight);
         }
     }
 

@@ -225,3 +225,75 @@ fn weight_samples_equal_a_full_read_at_their_step() {
         }
     }
 }
+
+/// An all-to-all plastic projection onto 20 neurons per core (one delay and
+/// type, plus a static all-to-all projection in the same rows): rows whose
+/// first 16 synapses the fast walker takes as a vector with consecutive
+/// ring-buffer entries, and the 4 after them. The same bits as the kernel's
+/// walker for the pair and nearest-pair rules, both weight widths, 1 and 2
+/// threads. (Two plastic projections between the same populations
+/// interleave their synapses by neuron: the test above.)
+#[test]
+fn dense_rows_in_lanes() {
+    const N_DENSE: u32 = 40;
+    for rule in ["pair_add", "pair_mult", "nearest_add", "nearest_mult"] {
+        let text = format!(
+            "spikeforge: 1
+name: dense_rows
+dt_ms: 1.0
+duration_ms: {STEPS}
+seed: 12
+populations:
+  - {{name: pre, size: {N_PRE}, spike_source_poisson: {{rate_hz: 20, seed: 5}}}}
+  - {{name: teach, size: {half}, spike_source_poisson: {{rate_hz: 300, seed: 6}}}}
+  - name: post
+    size: {N_DENSE}
+    if_curr_exp: {{tau_m_ms: 20, cm_nf: 0.25, v_rest_mv: -65, v_reset_mv: -65, v_thresh_mv: -50, tau_refrac_ms: 0, tau_syn_e_ms: 0.2, tau_syn_i_ms: 0.2}}
+projections:
+  - {{name: teach, pre: teach, post: post, connector: one_to_one_offset_unused, weight: 40.0}}
+  - {{name: dense_e, pre: pre, post: post, receptor: excitatory, connector: all_to_all, weight: {{uniform: {{low: 0.02, high: 0.3, seed: 1}}}}, delay_ms: 1, plasticity: rule}}
+  - {{name: dense_i, pre: pre, post: post, receptor: inhibitory, connector: all_to_all, weight: {{uniform: {{low: 0.02, high: 0.1, seed: 2}}}}, delay_ms: 3}}
+plasticity:
+  - name: rule
+    {rule}
+record:
+  - spikes: {{population: post}}
+  - weights: {{projection: dense_e, every_n_steps: 100}}
+",
+            half = N_DENSE / 2,
+            rule = rule_yaml(rule),
+        )
+        .replace("connector: one_to_one_offset_unused", &format!("connector: {{from_list: [{}]}}", (0..N_DENSE / 2).map(|i| format!("[{i}, {}, 40.0, 1]", 2 * i)).collect::<Vec<_>>().join(", ")));
+        let net = yaml::parse(&text, "dense_rows.yaml").unwrap_or_else(|e| panic!("{e:?}"));
+        let opts = CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 20, n_steps: STEPS };
+        for bits in [PlasticWeightBits::Sixteen, PlasticWeightBits::ThirtyTwo] {
+            let program = compile_with_profile(&net, &opts, &Default::default(), &ProfileOptions { plastic_weight_bits: bits })
+                .unwrap_or_else(|e| panic!("{rule} {bits:?}: {e:?}"))
+                .program;
+            let mut reference = Emulator::new_reference(program.clone()).unwrap();
+            let (want, want_counters) = reference.run(STEPS, |_| {}).unwrap();
+            let post = &want.spikes.iter().find(|s| s.population == "post").unwrap().events;
+            assert!(post.len() > 1000, "{rule} {bits:?}: {} post spikes", post.len());
+            let w = &want.weights[0];
+            let (raw, n) = (w.raw.as_ref().unwrap(), w.synapses.len());
+            let changed = raw[..n].iter().zip(&raw[raw.len() - n..]).filter(|(a, b)| a != b).count();
+            // the taught half's weights move; the other half's post neurons
+            // barely spike (histories with only the sentinel, also a lane case)
+            assert!(changed * 4 > n, "{rule} {bits:?}: only {changed} of {n} weights moved");
+            for threads in [1, 2] {
+                let mut fast = Emulator::new(program.clone(), threads).unwrap();
+                let (got, got_counters) = fast.run(STEPS, |_| {}).unwrap();
+                let what = format!("{rule} {bits:?} threads {threads}");
+                assert_eq!(got_counters, want_counters, "{what}: counters");
+                assert_eq!(got.spikes, want.spikes, "{what}: spikes");
+                for (g, w) in got.weights.iter().zip(&want.weights) {
+                    assert_eq!(g.raw, w.raw, "{what}: {} weight samples", w.projection);
+                }
+                for c in 0..program.images.len() {
+                    assert_eq!(fast.spinnaker_stdp_state(c), reference.spinnaker_stdp_state(c), "{what}: core {c} plastic rows and post histories");
+                    assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "{what}: core {c} neurons, synapses, ring buffer");
+                }
+            }
+        }
+    }
+}
