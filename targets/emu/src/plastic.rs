@@ -200,8 +200,11 @@ impl PlasticCore {
         };
         let wide = rule.header.weight_bits == 32;
         let lanes = match (&timing, &weights) {
-            (Timing::Pair { minus, .. } | Timing::Nearest { minus, .. }, Weights::OneTerm(dep, regions)) => {
-                Lanes::new(&minus.view(), *dep, regions, &ring.left_shifts[..regions.len().min(ring.left_shifts.len())])
+            (Timing::Pair { plus, minus, .. }, Weights::OneTerm(dep, regions)) => {
+                Lanes::new(&minus.view(), Some(&plus.view()), *dep, regions, &ring.left_shifts[..regions.len().min(ring.left_shifts.len())])
+            }
+            (Timing::Nearest { minus, .. }, Weights::OneTerm(dep, regions)) => {
+                Lanes::new(&minus.view(), None, *dep, regions, &ring.left_shifts[..regions.len().min(ring.left_shifts.len())])
             }
             _ => None,
         };

@@ -110,6 +110,9 @@ pub struct Mirror<Tr: Copy, X: Copy> {
     /// when the history holds only the sentinel.
     newest_time: Vec<u32>,
     newest_bits: Vec<i32>,
+    /// The time of the event before the newest (the sentinel's 0 if there
+    /// is none).
+    second_time: Vec<u32>,
 }
 
 /// [`Mirror`]'s `newest_bits` of a history without events.
@@ -170,10 +173,22 @@ struct DepEntry<X> {
 pub trait Depression: TimingRule {
     /// Whether the term is cached.
     const POST_ONLY: bool;
+
+    /// A pre trace's s4.11 bits, for the pair rule's potentiation in
+    /// [`Lanes`] (only read for the pair rule).
+    #[inline]
+    fn pre_bits(_: Self::PreTrace) -> i32 {
+        0
+    }
 }
 
 impl Depression for PairRule<'_> {
     const POST_ONLY: bool = true;
+
+    #[inline]
+    fn pre_bits(trace: S411) -> i32 {
+        trace.0 as i32
+    }
 }
 
 impl Depression for NearestPairRule<'_> {
@@ -203,6 +218,7 @@ impl<Tr: TraceBits, X: Copy> Mirror<Tr, X> {
             dep: vec![Cell::new(none); post.len()],
             newest_time: vec![0; post.len()],
             newest_bits: vec![NO_EVENT; post.len()],
+            second_time: vec![0; post.len()],
         };
         for h in post {
             if !ordered(h) {
@@ -224,6 +240,7 @@ impl<Tr: TraceBits, X: Copy> Mirror<Tr, X> {
         self.traces[i] = core::array::from_fn(|k| h.trace_at(k));
         self.newest_time[i] = t[n];
         self.newest_bits[i] = if n == 0 { NO_EVENT } else { h.trace_at(n).bits() };
+        self.second_time[i] = t[n.saturating_sub(1)];
     }
 
     /// Re-reads neuron `i`'s history after a post event; `false` if it is
@@ -669,6 +686,15 @@ pub struct Lanes {
     left_shifts: [u32; 16],
     /// The multiplicative dependence (else additive).
     mult: bool,
+    /// The pair rule's potentiation LUT (`tau_plus`), widened, and its
+    /// shift: a synapse whose window holds exactly one post event (the
+    /// newest) is potentiated in the lanes too. Empty for the nearest-pair
+    /// rule (its potentiation reads the previous post event).
+    plus: Vec<i32>,
+    plus_shift: u32,
+    /// Per synapse type, s16.15 bits: A+ and the upper bound.
+    a_plus: [i32; 16],
+    max_weight: [i32; 16],
 }
 
 /// Shortest row walked in lanes: shorter rows are walked one synapse at a
@@ -676,9 +702,10 @@ pub struct Lanes {
 pub const LANES_MIN_ROW: usize = 8;
 
 impl Lanes {
-    /// The lanes of a rule whose depression LUT is `minus`, or `None` if
-    /// the CPU lacks AVX-512F or the rule has more than 16 synapse types.
-    pub fn new(minus: &ExpLut<'_>, dependence: WeightDependence, regions: &[WeightRegion], left_shifts: &[u32]) -> Option<Lanes> {
+    /// The lanes of a rule whose depression LUT is `minus` (and, for the
+    /// pair rule, whose potentiation LUT is `plus`), or `None` if the CPU
+    /// lacks AVX-512F or the rule has more than 16 synapse types.
+    pub fn new(minus: &ExpLut<'_>, plus: Option<&ExpLut<'_>>, dependence: WeightDependence, regions: &[WeightRegion], left_shifts: &[u32]) -> Option<Lanes> {
         if !has_avx512() || regions.len() > 16 || left_shifts.len() < regions.len() {
             return None;
         }
@@ -690,10 +717,16 @@ impl Lanes {
             min_weight: [0; 16],
             left_shifts: [0; 16],
             mult: dependence == WeightDependence::Multiplicative,
+            plus: plus.map_or_else(Vec::new, |p| p.values.iter().map(|&v| v as i32).collect()),
+            plus_shift: plus.map_or(0, |p| p.shift as u32 & 31),
+            a_plus: [0; 16],
+            max_weight: [0; 16],
         };
         for (t, r) in regions.iter().enumerate() {
             l.a_minus[t] = r.a2_minus.0;
             l.min_weight[t] = r.min_weight.0;
+            l.a_plus[t] = r.a2_plus.0;
+            l.max_weight[t] = r.max_weight.0;
             l.left_shifts[t] = left_shifts[t] & 31;
         }
         Some(l)
@@ -743,17 +776,23 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
     let (neuron_mask, type_mask, delay_mask, low_mask) = (u(ctx.neuron_mask), u(ctx.type_mask), u(ctx.delay_mask), u(ctx.low_mask));
     let (lnn, tib) = (u(ctx.lnn), u(ctx.tib));
     let (time_v, last_pre_v) = (u(time), u(ctx.last_pre_time));
-    let (n_neurons, n_types) = (u(mirror.newest_time.len().min(mirror.newest_bits.len()) as u32), u(lanes.n_types));
+    let mirrored = mirror.newest_time.len().min(mirror.newest_bits.len()).min(mirror.second_time.len());
+    let (n_neurons, n_types) = (u(mirrored as u32), u(lanes.n_types));
     let (lut_len, lut_shift) = (u(lanes.lut.len().min(i32::MAX as usize) as u32), u(lanes.shift));
+    let (plus_len, plus_shift) = (u(lanes.plus.len().min(i32::MAX as usize) as u32), u(lanes.plus_shift));
+    let pre_bits = _mm512_set1_epi32(T::pre_bits(ctx.last_pre_trace));
+    let pair = !lanes.plus.is_empty();
     let no_event = _mm512_set1_epi32(NO_EVENT);
     let zero = _mm512_setzero_si512();
     let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     // SAFETY: 16 `i32`/`u32` each.
-    let (a_minus, min_weight, left_shifts) = unsafe {
+    let (a_minus, min_weight, left_shifts, a_plus, max_weight) = unsafe {
         (
             _mm512_loadu_si512(lanes.a_minus.as_ptr().cast()),
             _mm512_loadu_si512(lanes.min_weight.as_ptr().cast()),
             _mm512_loadu_si512(lanes.left_shifts.as_ptr().cast()),
+            _mm512_loadu_si512(lanes.a_plus.as_ptr().cast()),
+            _mm512_loadu_si512(lanes.max_weight.as_ptr().cast()),
         )
     };
     let n = controls.len().min(weights.len());
@@ -788,25 +827,30 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
         // arrays' lengths; the plain loads (16 consecutive neurons, as in
         // all-to-all and dense rows) read `first..first + 16`, checked.
         let first = cbuf[0] as u32 & ctx.neuron_mask;
-        let (newest, bits) = unsafe {
-            if ok == 0xFFFF
-                && _mm512_cmpeq_epi32_mask(neuron, _mm512_add_epi32(u(first), iota)) == 0xFFFF
-                && first as usize + 16 <= mirror.newest_time.len().min(mirror.newest_bits.len())
-            {
+        let (newest, bits, second) = unsafe {
+            if ok == 0xFFFF && _mm512_cmpeq_epi32_mask(neuron, _mm512_add_epi32(u(first), iota)) == 0xFFFF && first as usize + 16 <= mirrored {
                 (
                     _mm512_loadu_si512(mirror.newest_time.as_ptr().add(first as usize).cast()),
                     _mm512_loadu_si512(mirror.newest_bits.as_ptr().add(first as usize).cast()),
+                    _mm512_loadu_si512(mirror.second_time.as_ptr().add(first as usize).cast()),
                 )
             } else {
                 (
                     _mm512_mask_i32gather_epi32::<4>(zero, ok, neuron, mirror.newest_time.as_ptr().cast()),
                     _mm512_mask_i32gather_epi32::<4>(no_event, ok, neuron, mirror.newest_bits.as_ptr().cast()),
+                    _mm512_mask_i32gather_epi32::<4>(zero, ok, neuron, mirror.second_time.as_ptr().cast()),
                 )
             }
         };
         let has = _mm512_cmpneq_epi32_mask(bits, no_event);
-        // no window event, newest event at or before the window's end
-        let fast = ok & _mm512_cmple_epu32_mask(newest, end) & (!has | _mm512_cmple_epu32_mask(newest, begin));
+        // the newest event at or before the window's end, and not in the
+        // window (or no event) ...
+        let in_end = ok & _mm512_cmple_epu32_mask(newest, end);
+        let after_begin = _mm512_cmpgt_epu32_mask(newest, begin);
+        let mut fast = in_end & (!has | !after_begin);
+        // ... or (pair rule) the only event in the window
+        let one = if pair { in_end & has & after_begin & _mm512_cmple_epu32_mask(second, begin) } else { 0 };
+        fast |= one;
         let dep = fast & has;
         // `fixed_mul_16x16(trace, LUT−[(time − (t + d)) >> shift])`, 0 past the LUT
         let index = _mm512_srlv_epi32(_mm512_sub_epi32(time_v, _mm512_add_epi32(newest, post_delay)), lut_shift);
@@ -825,6 +869,27 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
         };
         let shift = _mm512_permutexvar_epi32(ty, left_shifts);
         let state = if S::WIDE { raw } else { _mm512_sllv_epi32(raw, shift) };
+        // the window's one event (`PairRule::potentiation`: dt = t + d −
+        // t_last_pre >= 1 for a window event), before the depression
+        let state = if one != 0 {
+            let dt = _mm512_sub_epi32(_mm512_add_epi32(newest, post_delay), last_pre_v);
+            let index = _mm512_srlv_epi32(dt, plus_shift);
+            let in_plus = one & _mm512_cmplt_epu32_mask(index, plus_len);
+            // SAFETY: gathers only where `index < plus.len()`.
+            let decay = unsafe { _mm512_mask_i32gather_epi32::<4>(zero, in_plus, index, lanes.plus.as_ptr().cast()) };
+            let xs = _mm512_slli_epi32::<4>(_mm512_srai_epi32::<11>(_mm512_mullo_epi32(pre_bits, decay)));
+            let a = _mm512_permutexvar_epi32(ty, a_plus);
+            let hi = _mm512_permutexvar_epi32(ty, max_weight);
+            let potentiated = if lanes.mult {
+                let scale = mul_arm_lanes(_mm512_sub_epi32(hi, state), a);
+                _mm512_add_epi32(state, mul_arm_lanes(scale, xs))
+            } else {
+                _mm512_min_epi32(_mm512_add_epi32(state, mul_arm_lanes(a, xs)), hi)
+            };
+            _mm512_mask_mov_epi32(state, one, potentiated)
+        } else {
+            state
+        };
         let a = _mm512_permutexvar_epi32(ty, a_minus);
         let lo = _mm512_permutexvar_epi32(ty, min_weight);
         let xs = _mm512_slli_epi32::<4>(x);
@@ -1111,8 +1176,9 @@ mod tests {
                 let regs = regions(mult);
                 let dep = if mult { WeightDependence::Multiplicative } else { WeightDependence::Additive };
                 let k = OneTermWeights { dependence: dep, regions: &regs, left_shifts: &shifts };
-                let lanes = Lanes::new(&pair.tau_minus, dep, &regs, &shifts);
-                let lanes = lanes.as_ref();
+                let pair_lanes = Lanes::new(&pair.tau_minus, Some(&pair.tau_plus), dep, &regs, &shifts);
+                let nearest_lanes = Lanes::new(&pair.tau_minus, None, dep, &regs, &shifts);
+                let (lanes, nl) = (pair_lanes.as_ref(), nearest_lanes.as_ref());
                 macro_rules! both {
                     ($f:expr) => {
                         if mult {
@@ -1127,8 +1193,8 @@ mod tests {
                 both!(|f| compare(&pair, &k, f, &mut table, lanes, &mut rng, trace, u16_weight));
                 both!(|f| compare(&pair, &k, f, &mut table, lanes, &mut rng, trace, wide_weight));
                 both!(|f| compare(&pair, &k, f, &mut Direct, lanes, &mut rng, trace, u16_weight));
-                both!(|f| compare(&nearest, &k, f, &mut Direct, lanes, &mut rng, (), u16_weight));
-                both!(|f| compare(&nearest, &k, f, &mut Direct, lanes, &mut rng, (), wide_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, nl, &mut rng, (), u16_weight));
+                both!(|f| compare(&nearest, &k, f, &mut Direct, nl, &mut rng, (), wide_weight));
             }
         }
     }
