@@ -232,9 +232,15 @@ impl Emulator {
         let n = self.cores.len();
         // Weight recordings sampled during the run (every_n_steps > 0), with
         // the (pre, post) order of their synapses once it is known.
-        let mut weight_samples: Vec<(usize, Vec<WeightRecord>)> =
-            self.program.manifest.recordings.iter().enumerate().filter(|(_, r)| r.kind == "weights" && r.every_n_steps > 0).map(|(i, _)| (i, Vec::new())).collect();
-        let mut orders: Vec<Option<Vec<u32>>> = vec![None; weight_samples.len()];
+        let mut weight_samples: Vec<(usize, Samples)> = self
+            .program
+            .manifest
+            .recordings
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == "weights" && r.every_n_steps > 0)
+            .map(|(i, r)| (i, Samples { expected: (n_steps / r.every_n_steps) as usize, ..Default::default() }))
+            .collect();
         let workers = self.fanouts.len();
         let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
         // Every core's spikes of the previous step.
@@ -258,10 +264,10 @@ impl Emulator {
                 workers::run_parallel(&mut self.cores, &mut self.recorders, &self.assignment, &mut self.fanouts, &capacity, &seg, &mut spikes, &mut progress)
                     .map_err(|e| EmuError::Threads { threads: workers, message: e.to_string() })?;
             }
-            for ((r, samples), order) in weight_samples.iter_mut().zip(orders.iter_mut()) {
+            for (r, samples) in weight_samples.iter_mut() {
                 let rec = &self.program.manifest.recordings[*r];
                 if last.is_multiple_of(rec.every_n_steps) {
-                    samples.push(weight_sample(&self.program.manifest, &self.cores, &rec.target, last, order)?);
+                    weight_sample(&self.program.manifest, &self.cores, &rec.target, last, samples)?;
                 }
             }
             first = last + 1;
@@ -278,8 +284,8 @@ impl Emulator {
 
     /// Builds the run result from the per-core recorders, in the manifest's
     /// recording order with population-level neuron indices.
-    fn assemble(&self, n_steps: u32, recorders: &[Recorder], counters: &Counters, weight_samples: Vec<(usize, Vec<WeightRecord>)>) -> Result<RunResult, EmuError> {
-        let mut weight_samples: BTreeMap<usize, Vec<WeightRecord>> = weight_samples.into_iter().collect();
+    fn assemble(&self, n_steps: u32, recorders: &[Recorder], counters: &Counters, weight_samples: Vec<(usize, Samples)>) -> Result<RunResult, EmuError> {
+        let mut weight_samples: BTreeMap<usize, Samples> = weight_samples.into_iter().collect();
         let m = &self.program.manifest;
         let mut out = RunResult {
             network: m.network.clone(),
@@ -339,9 +345,8 @@ impl Emulator {
                     // samples after steps every_n, 2·every_n, …, each with the synapse order of the first
                     Some(samples) => {
                         let mut rec = weights(m, &self.cores, &r.target, &r.raw_format, n_steps)?;
-                        rec.steps = samples.iter().flat_map(|s| s.steps.iter().copied()).collect();
-                        rec.values = samples.iter().flat_map(|s| s.values.iter().copied()).collect();
-                        rec.raw = Some(samples.iter().flat_map(|s| s.raw.iter().flatten().copied()).collect());
+                        rec.values = samples.raw.iter().map(|&w| w as f64 * samples.scale).collect();
+                        (rec.steps, rec.raw) = (samples.steps, Some(samples.raw));
                         out.weights.push(rec);
                     }
                     None => out.weights.push(weights(m, &self.cores, &r.target, &r.raw_format, n_steps)?),
@@ -374,14 +379,15 @@ fn weights(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], proj
     })
 }
 
-/// A sample of [`weights`] during a run: its steps, values and raw words
-/// only (the run's result takes the synapse list from the final read, whose
-/// order is the same). `order` caches the (pre, post) sort of the cores'
-/// listing, which does not change during a run (the synapses stay, only
-/// their weights move): the first sample sorts, the others gather.
-fn weight_sample(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str, step: u32, order: &mut Option<Vec<u32>>) -> Result<WeightRecord, EmuError> {
+/// A sample of [`weights`] during a run, appended to `samples`: its step and
+/// raw words only (the run's result takes the synapse list from the final
+/// read, whose order is the same). `samples.order` caches the (pre, post)
+/// sort of the cores' listing, which does not change during a run (the
+/// synapses stay, only their weights move): the first sample sorts, the
+/// others gather.
+fn weight_sample(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], projection: &str, step: u32, samples: &mut Samples) -> Result<(), EmuError> {
     let (syn, scale) = weight_list(m, cores, projection)?;
-    let order = order.get_or_insert_with(|| {
+    let order = samples.order.get_or_insert_with(|| {
         // stable, as `weights`' sort: equal keys keep the listing's order
         let mut idx: Vec<u32> = (0..syn.len() as u32).collect();
         idx.sort_by_key(|&i| (syn[i as usize].0, syn[i as usize].1));
@@ -390,9 +396,29 @@ fn weight_sample(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState]
     if order.len() != syn.len() {
         return Err(EmuError::Manifest(format!("projection '{projection}' changed its synapse count during the run ({} -> {})", order.len(), syn.len())));
     }
-    let raw: Vec<i64> = order.iter().map(|&i| syn[i as usize].2).collect();
-    let values = raw.iter().map(|&w| w as f64 * scale).collect();
-    Ok(WeightRecord { projection: projection.to_string(), synapses: Vec::new(), steps: vec![step], values, raw: Some(raw), raw_format: None })
+    if samples.raw.is_empty() {
+        samples.raw.reserve_exact(samples.expected.max(1) * syn.len());
+    }
+    samples.raw.extend(order.iter().map(|&i| syn[i as usize].2));
+    samples.steps.push(step);
+    samples.scale = scale;
+    Ok(())
+}
+
+/// A weight recording's samples taken during a run, every sample's raw
+/// weights appended in one vector (values are computed once, at the end:
+/// a recording of 10 samples of 1 M synapses held twice would cost 160 MB
+/// more), with the (pre, post) order of the synapses once it is known.
+#[derive(Debug, Default)]
+struct Samples {
+    /// Samples the run will take.
+    expected: usize,
+    steps: Vec<u32>,
+    raw: Vec<i64>,
+    /// Raw weight to the recording's unit.
+    scale: f64,
+    /// Positions in the cores' listing, in (pre, post) order.
+    order: Option<Vec<u32>>,
 }
 
 /// `(pre, post, raw weight)` of a synapse, population-level neuron indices.

@@ -44,6 +44,15 @@
 //!   last computed at; the other rows of the step read it, so there a
 //!   synapse without post events in its window (the common case) needs no
 //!   window search. The weight update itself stays per synapse.
+//! * **16 synapses at a time** ([`Lanes`], pair and nearest-pair rules
+//!   with a one-term dependence, where the CPU has AVX-512F, rows of at
+//!   least [`LANES_MIN_ROW`] synapses): a synapse whose post history has no
+//!   event in the row's window, or (pair rule) only its newest, is updated
+//!   in 32-bit vector lanes from per-neuron copies of the newest event's
+//!   time and trace and the time of the one before — a LUT gather and a
+//!   product per term, the weight rule without branches. The others are
+//!   walked one at a time in their place, and the ring-buffer adds keep the
+//!   row's order (see [`Lanes`]).
 //! * **Monomorphised weight rules.** The one-term dependence is a const
 //!   generic ([`OneTerm`]) instead of `OneTermWeights`' run-time enum; the
 //!   arithmetic is the kernel's own (`WeightState::depress` / `potentiate`,
@@ -55,11 +64,13 @@
 //!   taken from the control word's low bits, as `RingBufferLayout::index`
 //!   builds it.
 //!
-//! Synapses are visited in row order, each loaded, updated (potentiation by
-//! every window event in order, then the depression), stored and added into
-//! the ring buffer before the next, exactly as in the kernel: the clamps,
-//! the truncating store of 16-bit weights and the saturation counts see the
-//! same sequence.
+//! Each synapse is loaded, updated (potentiation by every window event in
+//! order, then the depression) and stored with the kernel's arithmetic; a
+//! synapse's update reads only its own weight and the histories, which the
+//! row does not change, so the lanes may update 16 at once. The ring-buffer
+//! adds are made in row order (the saturating add and its count depend on
+//! an entry's sequence of adds), except that 16 adds to 16 distinct
+//! consecutive entries go as one vector.
 //!
 //! # Assumptions (checked; the kernel's walker runs otherwise)
 //!
