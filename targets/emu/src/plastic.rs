@@ -515,15 +515,15 @@ fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_
     lanes: Option<&Lanes>,
 ) -> u64 {
     let layout = cfg.layout;
-    let bp = cfg.backprop_delay;
+    let walk = stdp_fast::Walk { rule, weight, layout, backprop_delay: cfg.backprop_delay, mirror, time };
     if wide {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, WideWeight, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms, lanes)
+            stdp_fast::region_row::<T, W, WideWeight, P>(&walk, terms, buffer, region, controls, lanes)
                 .unwrap_or_else(|| row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     } else {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, u16, P>(rule, weight, layout, bp, buffer, mirror, region, controls, time, terms, lanes)
+            stdp_fast::region_row::<T, W, u16, P>(&walk, terms, buffer, region, controls, lanes)
                 .unwrap_or_else(|| row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     }

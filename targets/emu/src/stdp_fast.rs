@@ -457,60 +457,69 @@ fn has_avx512() -> bool {
     }
 }
 
+/// What the rows of one call share: the timing rule, the weight
+/// dependence, the ring-buffer layout, whether post events take the
+/// synapse's dendritic delay (`backprop_delay`), the post histories (as
+/// [`Mirror`]) and the time of the pre spikes.
+pub struct Walk<'a, T: Depression, W> {
+    pub rule: &'a T,
+    pub weight: &'a W,
+    pub layout: &'a RingBufferLayout,
+    pub backprop_delay: bool,
+    pub mirror: &'a Mirror<T::PostTrace, T::Terms>,
+    pub time: u32,
+}
+
+impl<T: Depression, W> Clone for Walk<'_, T, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Depression, W> Copy for Walk<'_, T, W> {}
+
 /// `process_row_controls` for one row (pre history and weights in
 /// `region`, control half-words `controls`) at `time`, reading the post
 /// histories through `mirror`, in [`Lanes`] if given (rows of at least
 /// [`LANES_MIN_ROW`] synapses). Returns the saturated ring-buffer adds.
 /// The caller has checked [`applies`] on the row's pre history.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn row<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
-    backprop_delay: bool,
+    walk: &Walk<'_, T, W>,
+    terms: &P,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
-    time: u32,
-    terms: &P,
     lanes: Option<&Lanes>,
 ) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if let Some(lanes) = lanes.filter(|_| controls.len() >= LANES_MIN_ROW) {
         // SAFETY: a `Lanes` exists only where AVX-512F and POPCNT are (`Lanes::new`).
-        return unsafe { row_lanes(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms, lanes) };
+        return unsafe { row_lanes(walk, terms, buffer, pre, weights, controls, lanes) };
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         // SAFETY: AVX-512F and POPCNT are available (checked above).
-        return unsafe { row_avx512(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms) };
+        return unsafe { row_avx512(walk, terms, buffer, pre, weights, controls) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = lanes;
-    row_with::<T, W, S, P, Portable>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
+    row_with::<T, W, S, P, Portable>(walk, terms, buffer, pre, weights, controls)
 }
 
 /// [`row_with`] compiled for AVX-512.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn row_avx512<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
-    backprop_delay: bool,
+    walk: &Walk<'_, T, W>,
+    terms: &P,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
-    time: u32,
-    terms: &P,
 ) -> u32 {
-    row_with::<T, W, S, P, Avx512>(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, terms)
+    row_with::<T, W, S, P, Avx512>(walk, terms, buffer, pre, weights, controls)
 }
 
 /// One row's pre spike as its synapses see it: the rule, the row's previous
@@ -536,7 +545,8 @@ impl<'a, T: Depression, P: Terms<T>> RowCtx<'a, T, P> {
     /// `timing_add_pre_spike` on the row's pre history, and the context of
     /// its synapses.
     #[inline(always)]
-    fn begin(rule: &'a T, terms: &'a P, mirror: &'a Mirror<T::PostTrace, T::Terms>, layout: &RingBufferLayout, backprop_delay: bool, pre: &mut T::PreHistory, time: u32) -> Self {
+    fn begin<W>(walk: &Walk<'a, T, W>, terms: &'a P, pre: &mut T::PreHistory) -> Self {
+        let Walk { rule, layout, backprop_delay, mirror, time, .. } = *walk;
         let (last_pre_time, last_pre_trace) = pre.last();
         debug_assert!(applies(last_pre_time, time));
         let new_pre_trace = rule.add_pre_spike(time, last_pre_time, last_pre_trace);
@@ -625,22 +635,17 @@ impl<'a, T: Depression, P: Terms<T>> RowCtx<'a, T, P> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn row_with<T: Depression, W: WeightRule<Terms = T::Terms>, S: PlasticWeight, P: Terms<T>, F: Window>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
-    backprop_delay: bool,
+    walk: &Walk<'_, T, W>,
+    terms: &P,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
-    time: u32,
-    terms: &P,
 ) -> u32 {
-    let ctx = RowCtx::begin(rule, terms, mirror, layout, backprop_delay, pre, time);
+    let ctx = RowCtx::begin(walk, terms, pre);
+    let weight = walk.weight;
     let mut saturated = 0u32;
     let mut sat = 0u32;
     for (&c, w) in controls.iter().zip(weights.iter_mut()) {
@@ -762,26 +767,21 @@ fn mul_arm_lanes(a: core::arch::x86_64::__m512i, b: core::arch::x86_64::__m512i)
 /// elsewhere, the same bits (see [`Lanes`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
-    backprop_delay: bool,
+    walk: &Walk<'_, T, W>,
+    terms: &P,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
     pre: &mut T::PreHistory,
     weights: &mut [S],
     controls: &[u16],
-    time: u32,
-    terms: &P,
     lanes: &Lanes,
 ) -> u32 {
     use core::arch::x86_64::*;
     const {
         assert!(core::mem::size_of::<S>() == if S::WIDE { 4 } else { 2 });
     }
-    let ctx = RowCtx::begin(rule, terms, mirror, layout, backprop_delay, pre, time);
+    let (weight, mirror, backprop_delay, time) = (walk.weight, walk.mirror, walk.backprop_delay, walk.time);
+    let ctx = RowCtx::begin(walk, terms, pre);
     let (mut saturated, mut sat) = (0u32, 0u32);
     let u = |x: u32| _mm512_set1_epi32(x as i32);
     let (neuron_mask, type_mask, delay_mask, low_mask) = (u(ctx.neuron_mask), u(ctx.type_mask), u(ctx.delay_mask), u(ctx.low_mask));
@@ -817,6 +817,9 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
             cbuf = controls[i..i + 16].try_into().expect("16");
             wbuf = weights[i..i + 16].try_into().expect("16");
         } else {
+            // element by element: `copy_from_slice` of a length unknown
+            // here is a call to `memmove` (7 % of a run when it was used)
+            #[allow(clippy::manual_memcpy)]
             for k in 0..m {
                 cbuf[k] = controls[i + k];
                 wbuf[k] = weights[i + k];
@@ -973,6 +976,7 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
         if m == 16 {
             weights[i..i + 16].copy_from_slice(&wbuf);
         } else {
+            #[allow(clippy::manual_memcpy)]
             for k in 0..m {
                 weights[i + k] = wbuf[k];
             }
@@ -985,28 +989,23 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
 /// [`row`] on a row's plastic region, with the potentiation terms of
 /// `terms` (prepared for the row here). `None` if the region is too short
 /// for the weights, or the row may not be walked here (see [`applies`]).
-#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn region_row<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeight, P: Terms<T>>(
-    rule: &T,
-    weight: &W,
-    layout: &RingBufferLayout,
-    backprop_delay: bool,
+    walk: &Walk<'_, T, W>,
+    terms: &mut P,
     buffer: &mut [u16],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
     region: &mut [u32],
     controls: &[u16],
-    time: u32,
-    terms: &mut P,
     lanes: Option<&Lanes>,
 ) -> Option<u32> {
+    let (rule, time) = (walk.rule, walk.time);
     let (pre, weights) = split_plastic_region_as::<T::PreHistory, S>(region, controls.len())?;
     let (last_pre_time, last_pre_trace) = pre.last();
     if !applies(last_pre_time, time) {
         return None;
     }
     terms.prepare(rule, last_pre_time, last_pre_trace, span(last_pre_time, time), controls.len());
-    Some(row(rule, weight, layout, backprop_delay, buffer, mirror, pre, weights, controls, time, &*terms, lanes))
+    Some(row(walk, &*terms, buffer, pre, weights, controls, lanes))
 }
 
 #[cfg(test)]
@@ -1069,7 +1068,6 @@ mod tests {
     /// One random row, walked by the kernel and by the fast walker (each
     /// window search), compared.
     #[allow(clippy::too_many_arguments)]
-    #[allow(clippy::too_many_arguments)]
     fn compare<T, WK, WF, S, P>(
         rule: &T,
         kernel: &WK,
@@ -1122,20 +1120,21 @@ mod tests {
             assert!(applies(last_pre, time));
             let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
             terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
-            let sat = row_with::<T, WF, S, P, Portable>(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms);
+            let walk = Walk { rule, weight: fast, layout: &LAYOUT, backprop_delay, mirror: &mirror, time };
+            let sat = row_with::<T, WF, S, P, Portable>(&walk, terms, &mut ring_f, &mut pre_f, &mut w_f, &controls);
             variants.push(("portable", sat, pre_f, w_f, ring_f));
             #[cfg(target_arch = "x86_64")]
             if has_avx512() {
                 let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
                 terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
                 // SAFETY: AVX-512F and POPCNT are available.
-                let sat = unsafe { row_avx512(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms) };
+                let sat = unsafe { row_avx512(&walk, terms, &mut ring_f, &mut pre_f, &mut w_f, &controls) };
                 variants.push(("avx512", sat, pre_f, w_f, ring_f));
                 if let Some(lanes) = lanes {
                     let (mut pre_f, mut w_f, mut ring_f): (T::PreHistory, Vec<S>, Vec<u16>) = (pre, weights.clone(), ring.clone());
                     terms.prepare(rule, last_pre, trace, span(last_pre, time), controls.len());
                     // SAFETY: `Lanes` exist only where AVX-512F and POPCNT do.
-                    let sat = unsafe { row_lanes(rule, fast, &LAYOUT, backprop_delay, &mut ring_f, &mirror, &mut pre_f, &mut w_f, &controls, time, terms, lanes) };
+                    let sat = unsafe { row_lanes(&walk, terms, &mut ring_f, &mut pre_f, &mut w_f, &controls, lanes) };
                     variants.push(("lanes", sat, pre_f, w_f, ring_f));
                 }
             }
