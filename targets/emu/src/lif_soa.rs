@@ -444,8 +444,15 @@ mod avx512 {
     #[cfg(target_arch = "x86_64")]
     pub fn passes_uniform(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], shifts: (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
         assert!(available(), "the AVX-512 pass needs AVX-512F");
+        let high = [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init].iter().all(|&d| d >= 1 << 31);
         // SAFETY: the CPU has AVX-512F (checked above).
-        unsafe { passes_uniform_avx512(st, rb_exc, rb_inh, shifts, p, n_steps, out) }
+        unsafe {
+            if high {
+                passes_uniform_avx512::<true>(st, rb_exc, rb_inh, shifts, p, n_steps, out)
+            } else {
+                passes_uniform_avx512::<false>(st, rb_exc, rb_inh, shifts, p, n_steps, out)
+            }
+        }
     }
 
     #[cfg(not(target_arch = "x86_64"))]
@@ -453,9 +460,12 @@ mod avx512 {
         unreachable!("AVX-512 is never available on this architecture")
     }
 
+    /// `HIGH`: every decay factor is at least 2^31 (`exp(−dt/τ) >= 1/2`, and
+    /// the input factors: the usual case), so `decay` takes signed products
+    /// without a sign fix-up (below).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn passes_uniform_avx512(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
+    fn passes_uniform_avx512<const HIGH: bool>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
         use std::arch::x86_64::*;
         let State { v, refract, exc, inh, .. } = st;
         let n = v.len();
@@ -479,8 +489,16 @@ mod avx512 {
             let odd_p = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), b));
             _mm512_mask_blend_epi32(odd, even, odd_p)
         };
-        // decay with a constant `d` broadcast to every lane.
+        // decay with a constant `d` broadcast to every lane. With every
+        // `d >= 2^31` (`HIGH`): `d` as `i32` is `d − 2^32`, so `x · d =
+        // x · (d − 2^32) + x · 2^32` and `floor(x · d / 2^32)` is the high
+        // word of the signed product plus `x` — exact, for either sign of `x`.
         let decay = |x: __m512i, d: __m512i| {
+            if HIGH {
+                let even = _mm512_srli_epi64::<32>(_mm512_mul_epi32(x, d));
+                let odd_p = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), d);
+                return _mm512_add_epi32(_mm512_mask_blend_epi32(odd, even, odd_p), x);
+            }
             let even = _mm512_srli_epi64::<32>(_mm512_mul_epu32(x, d));
             let odd_p = _mm512_mul_epu32(_mm512_srli_epi64::<32>(x), d);
             let hi = _mm512_mask_blend_epi32(odd, even, odd_p);
@@ -591,17 +609,22 @@ mod tests {
     /// that make large weights negative), padding neurons, a third synapse
     /// type, and 1 or 3 sub-steps. Uniform-parameter cores run both on the
     /// AVX-512 pass (where the CPU has it; a core of 53 neurons also
-    /// exercises the portable tail) and on the portable passes.
+    /// exercises the portable tail) and on the portable passes. The cases
+    /// at dt = 1 ms with synaptic τ below 1.4 ms have decay factors below
+    /// 2^31 (the AVX-512 pass's general `decay`); the others all above (its
+    /// signed-product `decay`).
     #[test]
     fn fast_pass_equals_kernel_step_core() {
-        for (n, uniform, layout, n_steps, shifts, simd) in [
-            (256usize, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32], false),
-            (256, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1, [3, 5], true),
-            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], true),
-            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], false),
-            (100, false, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17], true),
-            (37, false, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31], true),
+        for (n, uniform, layout, n_steps, shifts, simd, dt) in [
+            (256usize, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32], false, 0.1),
+            (256, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1, [3, 5], true, 0.1),
+            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], true, 0.1),
+            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], false, 0.1),
+            (64, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 1, [16, 31], true, 1.0),
+            (100, false, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17], true, 0.1),
+            (37, false, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31], true, 0.1),
         ] {
+            let tau_syn = if dt == 1.0 { (0.6, 1.3) } else { (1.0, 10.0) };
             let mut rng = Lcg(n as u64 * 7919 + n_steps as u64);
             let lif: Vec<LifParams> = (0..n)
                 .map(|_| LifParams {
@@ -613,14 +636,14 @@ mod tests {
                     v_reset: s(rng.range(-70.0, -60.0)),
                     t_refract_ms: s(rng.range(0.0, 5.0)),
                     refract_timer_init: (rng.next() % 5) as i32 - 1,
-                    time_step: s(0.1),
+                    time_step: s(dt),
                 })
                 .collect();
             let syn: Vec<ExpSynapseParams> = (0..n)
                 .map(|_| ExpSynapseParams {
-                    exc: ExpParams { tau: s(rng.range(1.0, 10.0)), init_input: s(rng.range(0.0, 2.0)) },
-                    inh: ExpParams { tau: s(rng.range(1.0, 10.0)), init_input: s(rng.range(-1.0, 2.0)) },
-                    time_step_ms: s(0.1),
+                    exc: ExpParams { tau: s(rng.range(tau_syn.0, tau_syn.1)), init_input: s(rng.range(0.0, 2.0)) },
+                    inh: ExpParams { tau: s(rng.range(tau_syn.0, tau_syn.1)), init_input: s(rng.range(-1.0, 2.0)) },
+                    time_step_ms: s(dt),
                 })
                 .collect();
             let thr: Vec<ThresholdParams> = (0..n).map(|_| ThresholdParams { v_thresh: s(rng.range(-55.0, -48.0)) }).collect();
@@ -641,6 +664,11 @@ mod tests {
             assert!(initialise_core(n_steps, &lif, &syn, &mut neurons, &mut synapses));
             let mut soa = LifSoa::new(&neurons, &synapses, &thr, n_steps, shifts);
             soa.set_simd(simd);
+            if uniform {
+                let p = soa.param(0);
+                let high = [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init].iter().all(|&d| d >= 1 << 31);
+                assert_eq!(high, dt != 1.0, "n {n}: decay factors {:?}", [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init]);
+            }
             assert_eq!(soa.uniform(), uniform);
             if simd && uniform && !avx512::available() {
                 eprintln!("this CPU has no AVX-512F: the n = {n} case runs the portable passes");
