@@ -297,14 +297,9 @@ impl Emulator {
         for (ri, r) in m.recordings.iter().enumerate() {
             match r.kind.as_str() {
                 "spikes" => {
-                    let mut events = Vec::new();
-                    for &(c, e) in &r.parts {
-                        let core = &m.cores[c as usize];
-                        for &(step, local) in recorders[c as usize].spikes(e as usize) {
-                            events.push((step, core.first_neuron + local));
-                        }
-                    }
-                    events.sort_unstable();
+                    let parts: Vec<(u32, &[(u32, u32)])> =
+                        r.parts.iter().map(|&(c, e)| (m.cores[c as usize].first_neuron, recorders[c as usize].spikes(e as usize))).collect();
+                    let events = by_step_then_neuron(&parts);
                     out.spikes.push(SpikeRecord { population: r.target.clone(), neurons: r.neurons.clone(), events });
                 }
                 "state" => {
@@ -460,10 +455,84 @@ fn weight_list(m: &spikeforge_compiler::program::Manifest, cores: &[CoreState], 
     Ok((syn, p.scale))
 }
 
+/// The spikes of a population's cores (`(first neuron, [(step, local
+/// neuron)])` per core) as `(step, neuron)` pairs in ascending order: a
+/// counting sort by step (each core records its spikes step by step), then
+/// each step's few events sorted by neuron where they are not already (a
+/// core's spikes of one step come in ascending order, and the cores of a
+/// population hold ascending ranges). Linear where a comparison sort of a
+/// long run's spikes took ~6 % of CUBA's loop at dt 1 ms.
+fn by_step_then_neuron(parts: &[(u32, &[(u32, u32)])]) -> Vec<(u32, u32)> {
+    let steps = parts.iter().flat_map(|(_, ev)| ev.iter().map(|&(t, _)| t)).max().map_or(0, |t| t as usize + 1);
+    let mut start = vec![0usize; steps + 1];
+    for (_, ev) in parts {
+        for &(t, _) in ev.iter() {
+            start[t as usize + 1] += 1;
+        }
+    }
+    for t in 0..steps {
+        start[t + 1] += start[t];
+    }
+    let mut events = vec![(0u32, 0u32); start[steps]];
+    let mut next = start.clone();
+    for &(first, ev) in parts {
+        for &(t, local) in ev {
+            events[next[t as usize]] = (t, first + local);
+            next[t as usize] += 1;
+        }
+    }
+    for t in 0..steps {
+        let bucket = &mut events[start[t]..start[t + 1]];
+        if !bucket.is_sorted() {
+            bucket.sort_unstable();
+        }
+    }
+    events
+}
+
 /// A raw recorded word in physical units.
 fn convert(format: &str, w: i64) -> f64 {
     match format {
         "s16.15" => w as f64 / 32768.0,
         _ => w as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counting sort gives what a comparison sort gives: cores in any
+    /// order, a core's events of one step in any order, empty cores.
+    #[test]
+    fn spikes_by_step_then_neuron_equal_a_sort() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u32| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 16) as u32) % n
+        };
+        for case in 0..200 {
+            let n_cores = 1 + next(5) as usize;
+            let cores: Vec<(u32, Vec<(u32, u32)>)> = (0..n_cores)
+                .map(|c| {
+                    let mut ev: Vec<(u32, u32)> = (0..next(40)).map(|_| (next(30), next(16))).collect();
+                    ev.sort_by_key(|&(t, _)| t); // step by step, as a core records
+                    ev.dedup();
+                    if case % 2 == 0 {
+                        ev.sort_unstable(); // and in neuron order within a step
+                    }
+                    (c as u32 * 16, ev)
+                })
+                .collect();
+            let mut parts: Vec<(u32, &[(u32, u32)])> = cores.iter().map(|(f, e)| (*f, e.as_slice())).collect();
+            if case % 3 == 0 {
+                parts.reverse();
+            }
+            let mut want: Vec<(u32, u32)> = parts.iter().flat_map(|&(f, e)| e.iter().map(move |&(t, l)| (t, f + l))).collect();
+            want.sort_unstable();
+            assert_eq!(by_step_then_neuron(&parts), want, "case {case}");
+        }
     }
 }
