@@ -504,20 +504,20 @@ mod avx512 {
             let hi = _mm512_mask_blend_epi32(odd, even, odd_p);
             _mm512_mask_sub_epi32(hi, _mm512_cmplt_epi32_mask(x, zero), hi, d)
         };
-        let mut fired = 0;
-        for g in 0..n / LANES {
+        // One group of 16 neurons: load and transfer its ring-buffer
+        // entries; one sub-step; store. The loop below runs two groups side
+        // by side: one group's sub-step is a chain of dependent products
+        // (input → α → V → threshold), and two independent chains keep the
+        // multipliers busy where one leaves them waiting.
+        // SAFETY (every load and store in `load` and `store`): `g` is below
+        // `n / LANES`, so group `g`'s 16 elements lie within each slice (n
+        // is a multiple of LANES and every slice has n elements); the
+        // pointers are the slices' own, used one group at a time;
+        // unaligned loads and stores.
+        let state = [exc.as_mut_ptr(), inh.as_mut_ptr(), v.as_mut_ptr(), refract.as_mut_ptr()];
+        let mut load = |g: usize| -> [__m512i; 4] {
             let r = g * LANES..(g + 1) * LANES;
-            // SAFETY (every load and store below): `r` lies within each
-            // slice (n is a multiple of LANES and every slice has n
-            // elements); unaligned loads and stores.
-            let (mut e, mut h, mut vv, mut timer) = unsafe {
-                (
-                    _mm512_loadu_si512(exc[r.clone()].as_ptr().cast()),
-                    _mm512_loadu_si512(inh[r.clone()].as_ptr().cast()),
-                    _mm512_loadu_si512(v[r.clone()].as_ptr().cast()),
-                    _mm512_loadu_si512(refract[r.clone()].as_ptr().cast()),
-                )
-            };
+            let [e, h, vv, timer] = state.map(|p| unsafe { _mm512_loadu_si512(p.add(r.start).cast_const().cast()) });
             let (we, wi) = unsafe {
                 let pe = rb_exc[r.clone()].as_mut_ptr().cast::<__m256i>();
                 let pi = rb_inh[r.clone()].as_mut_ptr().cast::<__m256i>();
@@ -528,35 +528,53 @@ mod avx512 {
             };
             let in_e = _mm512_sll_epi32(_mm512_cvtepu16_epi32(we), sh_e);
             let in_i = _mm512_sll_epi32(_mm512_cvtepu16_epi32(wi), sh_i);
-            e = _mm512_add_epi32(e, decay(in_e, exc_init));
-            h = _mm512_add_epi32(h, decay(in_i, inh_init));
-            let mut spiked: u16 = 0;
-            for _ in 0..n_steps {
-                let active = _mm512_cmple_epi32_mask(timer, zero);
-                let input = _mm512_add_epi32(_mm512_sub_epi32(e, h), i_offset);
-                let alpha = _mm512_add_epi32(mul_arm(input, r_membrane), v_rest);
-                let nv = _mm512_sub_epi32(alpha, mul_arm(_mm512_sub_epi32(alpha, vv), exp_tc));
-                vv = _mm512_mask_mov_epi32(vv, active, nv);
-                timer = _mm512_mask_sub_epi32(timer, !active, timer, one);
-                let fire = _mm512_cmpge_epi32_mask(vv, v_thresh);
-                vv = _mm512_mask_mov_epi32(vv, fire, v_reset);
-                timer = _mm512_mask_mov_epi32(timer, fire, t_refract);
-                spiked |= fire;
-                e = decay(e, exc_decay);
-                h = decay(h, inh_decay);
-            }
-            unsafe {
-                _mm512_storeu_si512(exc[r.clone()].as_mut_ptr().cast(), e);
-                _mm512_storeu_si512(inh[r.clone()].as_mut_ptr().cast(), h);
-                _mm512_storeu_si512(v[r.clone()].as_mut_ptr().cast(), vv);
-                _mm512_storeu_si512(refract[r.clone()].as_mut_ptr().cast(), timer);
+            [_mm512_add_epi32(e, decay(in_e, exc_init)), _mm512_add_epi32(h, decay(in_i, inh_init)), vv, timer]
+        };
+        let substep = |[e, h, vv, timer]: &mut [__m512i; 4]| -> u16 {
+            let active = _mm512_cmple_epi32_mask(*timer, zero);
+            let input = _mm512_add_epi32(_mm512_sub_epi32(*e, *h), i_offset);
+            let alpha = _mm512_add_epi32(mul_arm(input, r_membrane), v_rest);
+            let nv = _mm512_sub_epi32(alpha, mul_arm(_mm512_sub_epi32(alpha, *vv), exp_tc));
+            *vv = _mm512_mask_mov_epi32(*vv, active, nv);
+            *timer = _mm512_mask_sub_epi32(*timer, !active, *timer, one);
+            let fire = _mm512_cmpge_epi32_mask(*vv, v_thresh);
+            *vv = _mm512_mask_mov_epi32(*vv, fire, v_reset);
+            *timer = _mm512_mask_mov_epi32(*timer, fire, t_refract);
+            *e = decay(*e, exc_decay);
+            *h = decay(*h, inh_decay);
+            fire
+        };
+        let store = |g: usize, values: [__m512i; 4], spiked: u16, out: &mut Vec<u32>| -> u32 {
+            let r = g * LANES..(g + 1) * LANES;
+            for (p, x) in state.into_iter().zip(values) {
+                unsafe { _mm512_storeu_si512(p.add(r.start).cast(), x) };
             }
             let mut m = spiked as u32;
-            fired += m.count_ones();
             while m != 0 {
                 out.push((r.start as u32) + m.trailing_zeros());
                 m &= m - 1;
             }
+            spiked.count_ones()
+        };
+        let (groups, mut g, mut fired) = (n / LANES, 0, 0);
+        while g + 2 <= groups {
+            let (mut a, mut b) = (load(g), load(g + 1));
+            let (mut fa, mut fb) = (0u16, 0u16);
+            for _ in 0..n_steps {
+                fa |= substep(&mut a);
+                fb |= substep(&mut b);
+            }
+            fired += store(g, a, fa, out);
+            fired += store(g + 1, b, fb, out);
+            g += 2;
+        }
+        if g < groups {
+            let mut a = load(g);
+            let mut fa = 0u16;
+            for _ in 0..n_steps {
+                fa |= substep(&mut a);
+            }
+            fired += store(g, a, fa, out);
         }
         fired
     }
