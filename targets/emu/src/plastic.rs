@@ -306,15 +306,15 @@ impl PlasticCore {
                 match (mirror, dep) {
                     (Some(m), WeightDependence::Additive) => {
                         let w = OneTerm::<false> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table, lanes)
+                        walk(&rule, &w, &cfg, wide, rows, post, Some(m), source, spikes, time, buffer, saturations, table, lanes)
                     }
                     (Some(m), WeightDependence::Multiplicative) => {
                         let w = OneTerm::<true> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, table, lanes)
+                        walk(&rule, &w, &cfg, wide, rows, post, Some(m), source, spikes, time, buffer, saturations, table, lanes)
                     }
                     (None, _) => {
                         let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
-                        walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                        walk(&rule, &w, &cfg, wide, rows, post, None, source, spikes, time, buffer, saturations, table, None)
                     }
                 }
             }
@@ -323,25 +323,22 @@ impl PlasticCore {
                 match (mirror, dep) {
                     (Some(m), WeightDependence::Additive) => {
                         let w = OneTerm::<false> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, lanes)
+                        walk(&rule, &w, &cfg, wide, rows, post, Some(m), source, spikes, time, buffer, saturations, &mut Direct, lanes)
                     }
                     (Some(m), WeightDependence::Multiplicative) => {
                         let w = OneTerm::<true> { regions, left_shifts: ls };
-                        walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, lanes)
+                        walk(&rule, &w, &cfg, wide, rows, post, Some(m), source, spikes, time, buffer, saturations, &mut Direct, lanes)
                     }
                     (None, _) => {
                         let w = OneTermWeights { dependence: *dep, regions, left_shifts: ls };
-                        walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations)
+                        walk(&rule, &w, &cfg, wide, rows, post, None, source, spikes, time, buffer, saturations, &mut Direct, None)
                     }
                 }
             }
             (Timing::Triplet { luts, post, mirror }, Weights::TwoTerm(regions)) => {
                 let rule = TripletRule { tau_plus: luts[0].view(), tau_minus: luts[1].view(), tau_x: luts[2].view(), tau_y: luts[3].view() };
                 let w = AdditiveTwoTermWeights { regions, left_shifts: ls };
-                match mirror {
-                    Some(m) => walk_fast(&rule, &w, &cfg, wide, rows, post, m, source, spikes, time, buffer, saturations, &mut Direct, None),
-                    None => walk(&rule, &w, &cfg, wide, rows, post, source, spikes, time, buffer, saturations),
-                }
+                walk(&rule, &w, &cfg, wide, rows, post, mirror.as_ref(), source, spikes, time, buffer, saturations, &mut Direct, None)
             }
             // `StdpRule::parse` pairs the triplet with the two-term regions only.
             _ => unreachable!("timing rule and weight dependence checked at load"),
@@ -468,44 +465,21 @@ fn each_row(
     events
 }
 
-/// Walks the plastic rows of `spikes` with one rule and weight dependence,
-/// through the kernel's `process_row_controls` (the reference path).
+/// Walks the plastic rows of `spikes` with one rule and weight dependence:
+/// through the emulator's own row walker ([`crate::stdp_fast`]) where the
+/// core keeps a `mirror` of its post histories (potentiation terms from
+/// `terms`, 16 synapses at a time with `lanes`), else — and for a row
+/// outside the walker's assumptions — through the kernel's
+/// `process_row_controls` (the reference path). The same bits either way.
 #[allow(clippy::too_many_arguments)]
-fn walk<T: TimingRule, W: WeightRule<Terms = T::Terms>>(
+fn walk<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_fast::Terms<T>>(
     rule: &T,
     weight: &W,
     cfg: &RowConfig<'_>,
     wide: bool,
     rows: &mut Rows,
     post: &[T::PostHistory],
-    source: u32,
-    spikes: &[u32],
-    time: u32,
-    buffer: &mut [u16],
-    saturations: &mut u32,
-) -> u64 {
-    each_row(rows, cfg.layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-        let n = controls.len();
-        if wide {
-            row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, n, time)
-        } else {
-            row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, n, time)
-        }
-    })
-}
-
-/// [`walk`] through the emulator's own row walker ([`crate::stdp_fast`]),
-/// the same bits; a row outside its assumptions goes to the kernel's.
-/// `terms`: where the potentiation terms come from ([`stdp_fast::Terms`]).
-#[allow(clippy::too_many_arguments)]
-fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_fast::Terms<T>>(
-    rule: &T,
-    weight: &W,
-    cfg: &RowConfig<'_>,
-    wide: bool,
-    rows: &mut Rows,
-    post: &[T::PostHistory],
-    mirror: &Mirror<T::PostTrace, T::Terms>,
+    mirror: Option<&Mirror<T::PostTrace, T::Terms>>,
     source: u32,
     spikes: &[u32],
     time: u32,
@@ -515,15 +489,17 @@ fn walk_fast<T: stdp_fast::Depression, W: WeightRule<Terms = T::Terms>, P: stdp_
     lanes: Option<&Lanes>,
 ) -> u64 {
     let layout = cfg.layout;
-    let walk = stdp_fast::Walk { rule, weight, layout, backprop_delay: cfg.backprop_delay, mirror, time };
+    let fast = mirror.map(|mirror| stdp_fast::Walk { rule, weight, layout, backprop_delay: cfg.backprop_delay, mirror, time });
     if wide {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, WideWeight, P>(&walk, terms, buffer, region, controls, lanes)
+            fast.as_ref()
+                .and_then(|f| stdp_fast::region_row::<T, W, WideWeight, P>(f, terms, buffer, region, controls, lanes))
                 .unwrap_or_else(|| row_as::<T, W, WideWeight>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     } else {
         each_row(rows, layout, source, spikes, time, buffer, saturations, |buffer, region, controls| {
-            stdp_fast::region_row::<T, W, u16, P>(&walk, terms, buffer, region, controls, lanes)
+            fast.as_ref()
+                .and_then(|f| stdp_fast::region_row::<T, W, u16, P>(f, terms, buffer, region, controls, lanes))
                 .unwrap_or_else(|| row_as::<T, W, u16>(rule, weight, cfg, buffer, post, region, controls, controls.len(), time))
         })
     }
@@ -574,7 +550,7 @@ mod tests {
         let post = vec![PostEventHistory::initial(); 2];
         let mut buf = vec![0u16; layout.len()];
         let mut sat = 0;
-        let ev = walk(&rule, &w, &cfg, false, &mut rows, &post, 0, &[0], 5, &mut buf, &mut sat);
+        let ev = walk(&rule, &w, &cfg, false, &mut rows, &post, None, 0, &[0], 5, &mut buf, &mut sat, &mut Direct, None);
         assert_eq!(ev, 3);
         assert_eq!(buf[layout.index(6, 0, 1)], 7, "static word");
         assert_eq!(buf[layout.index(6, 0, 0)], 100, "plastic synapse 0 (no post spike: unchanged)");

@@ -22,7 +22,8 @@ use spikeforge_compiler::lower::{compile_with_profile, CompileOptions, ProfileOp
 use spikeforge_compiler::program::MachineProgram;
 use spikeforge_compiler::quantize::spinnaker_stdp::PlasticWeightBits;
 use spikeforge_compiler::yaml;
-use spikeforge_emu::Emulator;
+use spikeforge_emu::{Counters, Emulator};
+use spikeforge_results::RunResult;
 
 const STEPS: u32 = 1500;
 const N_PRE: u32 = 40;
@@ -147,11 +148,19 @@ fn check(rule: &str, bits: PlasticWeightBits) {
     assert!(plastic_cores >= 3, "{rule}: the plastic projections span {plastic_cores} cores");
     assert!(full >= N_POST as usize / 2, "{rule}: {full} post histories are full");
 
+    same_as_reference(&program, &reference, &want, &want_counters, &format!("{rule} {bits:?}"));
+}
+
+/// The fast path on 1 and 2 threads against the reference run (`want`,
+/// `want_counters`, and `reference`'s cores at the end): counters, every
+/// spike, every weight sample, the recorded counters, and every core's
+/// plastic rows, post histories, neuron, synapse and ring-buffer state.
+fn same_as_reference(program: &MachineProgram, reference: &Emulator, want: &RunResult, want_counters: &Counters, label: &str) {
     for threads in [1, 2] {
         let mut fast = Emulator::new(program.clone(), threads).unwrap();
         let (got, got_counters) = fast.run(STEPS, |_| {}).unwrap();
-        let what = format!("{rule} {bits:?} threads {threads}");
-        assert_eq!(got_counters, want_counters, "{what}: counters");
+        let what = format!("{label} threads {threads}");
+        assert_eq!(&got_counters, want_counters, "{what}: counters");
         assert_eq!(got.spikes, want.spikes, "{what}: spikes");
         assert_eq!(got.weights.len(), want.weights.len());
         for (g, w) in got.weights.iter().zip(&want.weights) {
@@ -160,7 +169,7 @@ fn check(rule: &str, bits: PlasticWeightBits) {
             assert_eq!(g.raw, w.raw, "{what}: {} weight samples", w.projection);
         }
         assert_eq!(got.counters, want.counters, "{what}: recorded counters");
-        for c in 0..n_cores {
+        for c in 0..program.images.len() {
             assert_eq!(fast.spinnaker_stdp_state(c), reference.spinnaker_stdp_state(c), "{what}: core {c} plastic rows and post histories");
             assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "{what}: core {c} neurons, synapses, ring buffer");
         }
@@ -280,20 +289,7 @@ record:
             // the taught half's weights move; the other half's post neurons
             // barely spike (histories with only the sentinel, also a lane case)
             assert!(changed * 4 > n, "{rule} {bits:?}: only {changed} of {n} weights moved");
-            for threads in [1, 2] {
-                let mut fast = Emulator::new(program.clone(), threads).unwrap();
-                let (got, got_counters) = fast.run(STEPS, |_| {}).unwrap();
-                let what = format!("{rule} {bits:?} threads {threads}");
-                assert_eq!(got_counters, want_counters, "{what}: counters");
-                assert_eq!(got.spikes, want.spikes, "{what}: spikes");
-                for (g, w) in got.weights.iter().zip(&want.weights) {
-                    assert_eq!(g.raw, w.raw, "{what}: {} weight samples", w.projection);
-                }
-                for c in 0..program.images.len() {
-                    assert_eq!(fast.spinnaker_stdp_state(c), reference.spinnaker_stdp_state(c), "{what}: core {c} plastic rows and post histories");
-                    assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "{what}: core {c} neurons, synapses, ring buffer");
-                }
-            }
+            same_as_reference(&program, &reference, &want, &want_counters, &format!("dense {rule} {bits:?}"));
         }
     }
 }
