@@ -672,21 +672,25 @@ impl LaneWeight for WideWeight {
 }
 
 /// What the AVX-512 lanes ([`row_lanes`]) need to walk the rows of a pair or
-/// nearest-pair rule with a one-term weight dependence: the depression's
-/// LUT and, per synapse type, the weight region and ring-buffer shift, laid
-/// out for vector lookups.
+/// nearest-pair rule with a one-term weight dependence: the LUTs and, per
+/// synapse type, the weight region and ring-buffer shift, laid out for
+/// vector lookups.
 ///
 /// The lanes take 16 synapses of a row at a time and update, with the
 /// kernel's arithmetic in 32-bit lanes, every synapse whose post history has
-/// no event in the row's window (the common case): its newest post event at
-/// or before the window's end is then the history's newest, which
-/// [`Mirror`] keeps per neuron, so the depression is one LUT gather and one
-/// product, and the weight update (`WeightState::depress`, the store's
-/// truncation, `WideWeight::to_ring`) needs no branch. The other synapses
-/// (window events, a newest event inside the dendritic delay) are walked by
-/// [`RowCtx::synapse`] in their place; the ring-buffer adds of all 16 are
-/// made one by one in row order, so saturations and their count are the
-/// kernel's.
+/// no event in the row's window (the common case) or, for the pair rule,
+/// only its newest: that event is then also the newest at or before the
+/// window's end, and [`Mirror`] keeps it per neuron (with the time of the
+/// one before, to tell), so the potentiation and the depression are a LUT
+/// gather and a product each, and the weight update
+/// (`WeightState::potentiate` / `depress`, the store's truncation,
+/// `WideWeight::to_ring`) needs no branch. The other synapses (several
+/// window events, a newest event inside the dendritic delay; the
+/// nearest-pair rule's window events) are walked by [`RowCtx::synapse`] in
+/// their place. The ring-buffer adds are made in row order, so saturations
+/// and their count are the kernel's — or, when the 16 entries are
+/// consecutive (all-to-all and dense rows), as one vector for the lanes
+/// followed by the others: no entry is then added to twice.
 #[derive(Clone, Debug)]
 pub struct Lanes {
     /// The depression LUT (`tau_minus`), widened to `i32` for gathers.

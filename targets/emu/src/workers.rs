@@ -188,17 +188,14 @@ fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &
     rec.sample(core, t, out);
 }
 
-/// Before a step: hints the cache to load the plastic rows its cores will
-/// walk for the spikes of the step before (`plastic`: the cores with
-/// plastic rows; no effect on results).
+/// Before a step: hints the cache to load the plastic rows the cores will
+/// walk for the spikes of the step before (no effect on results).
 #[inline]
-fn prefetch_rows<'c>(cores: impl Iterator<Item = &'c CoreState>, plastic: &[bool], inputs: impl Fn(usize) -> &'c [usize], prev: &[Vec<u32>]) {
+fn prefetch_rows<'c>(cores: impl Iterator<Item = &'c CoreState>, inputs: impl Fn(usize) -> &'c [usize], prev: &[Vec<u32>]) {
     for (k, core) in cores.enumerate() {
-        if plastic[k] {
-            for &s in inputs(k) {
-                if !prev[s].is_empty() {
-                    core.prefetch_rows(s as u32, &prev[s]);
-                }
+        for &s in inputs(k) {
+            if !prev[s].is_empty() {
+                core.prefetch_rows(s as u32, &prev[s]);
             }
         }
     }
@@ -222,11 +219,10 @@ pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], fanout: &
     let mut next: Vec<Vec<u32>> = vec![Vec::new(); cores.len()];
     let mut cores: Vec<&mut CoreState> = cores.iter_mut().collect();
     fanout.load(&cores, seg.first);
-    let plastic: Vec<bool> = cores.iter().map(|c| c.has_plastic_rows()).collect();
-    let any_plastic = plastic.iter().any(|&p| p);
+    let plastic = cores.iter().any(|c| c.has_plastic_rows());
     for t in seg.first..=seg.last {
-        if any_plastic {
-            prefetch_rows(cores.iter().map(|c| &**c), &plastic, |c| &seg.inputs[c], spikes);
+        if plastic {
+            prefetch_rows(cores.iter().map(|c| &**c), |c| &seg.inputs[c], spikes);
         }
         fanout.deliver(spikes, t);
         for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
@@ -338,11 +334,10 @@ fn worker(
     // This step's spikes of the worker's own cores (slot order).
     let mut own: Vec<Vec<u32>> = vec![Vec::new(); part.cores.len()];
     fanout.load(&part.cores, seg.first);
-    let plastic: Vec<bool> = part.cores.iter().map(|c| c.has_plastic_rows()).collect();
-    let any_plastic = plastic.iter().any(|&p| p);
+    let plastic = part.cores.iter().any(|c| c.has_plastic_rows());
     for t in seg.first..=seg.last {
-        if any_plastic {
-            prefetch_rows(part.cores.iter().map(|c| &**c), &plastic, |k| &seg.inputs[part.ids[k]], &local);
+        if plastic {
+            prefetch_rows(part.cores.iter().map(|c| &**c), |k| &seg.inputs[part.ids[k]], &local);
         }
         fanout.deliver(&local, t);
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
