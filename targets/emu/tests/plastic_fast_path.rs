@@ -259,7 +259,7 @@ populations:
     size: {N_DENSE}
     if_curr_exp: {{tau_m_ms: 20, cm_nf: 0.25, v_rest_mv: -65, v_reset_mv: -65, v_thresh_mv: -50, tau_refrac_ms: 0, tau_syn_e_ms: 0.2, tau_syn_i_ms: 0.2}}
 projections:
-  - {{name: teach, pre: teach, post: post, connector: one_to_one_offset_unused, weight: 40.0}}
+  - {{name: teach, pre: teach, post: post, connector: {{from_list: [{taught}]}}}}
   - {{name: dense_e, pre: pre, post: post, receptor: excitatory, connector: all_to_all, weight: {{uniform: {{low: 0.02, high: 0.3, seed: 1}}}}, delay_ms: 1, plasticity: rule}}
   - {{name: dense_i, pre: pre, post: post, receptor: inhibitory, connector: all_to_all, weight: {{uniform: {{low: 0.02, high: 0.1, seed: 2}}}}, delay_ms: 3}}
 plasticity:
@@ -270,9 +270,10 @@ record:
   - weights: {{projection: dense_e, every_n_steps: 100}}
 ",
             half = N_DENSE / 2,
+            // teacher i drives post neuron 2i: every other neuron is taught
+            taught = (0..N_DENSE / 2).map(|i| format!("[{i}, {}, 40.0, 1]", 2 * i)).collect::<Vec<_>>().join(", "),
             rule = rule_yaml(rule),
-        )
-        .replace("connector: one_to_one_offset_unused", &format!("connector: {{from_list: [{}]}}", (0..N_DENSE / 2).map(|i| format!("[{i}, {}, 40.0, 1]", 2 * i)).collect::<Vec<_>>().join(", ")));
+        );
         let net = yaml::parse(&text, "dense_rows.yaml").unwrap_or_else(|e| panic!("{e:?}"));
         let opts = CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 20, n_steps: STEPS };
         for bits in [PlasticWeightBits::Sixteen, PlasticWeightBits::ThirtyTwo] {
