@@ -226,13 +226,14 @@ impl Fanout {
         let Fanout { sources, neuron_start, keys, weights, buffers, events: total_events, saturations, .. } = self;
         let (sources, neuron_start, keys, weights) = (&*sources, &*neuron_start, &*keys, &*weights);
         // Every spike's run of synapses, in delivery order.
-        let runs = || {
-            prev.iter().enumerate().filter_map(|(s, spikes)| Some((sources.get(s).copied()??, spikes))).flat_map(|((first, n), spikes)| {
-                spikes.iter().filter(move |&&i| i < n).map(move |&i| {
+        let runs = |f: &mut dyn FnMut(std::ops::Range<usize>)| {
+            for (s, spikes) in prev.iter().enumerate() {
+                let Some(&Some((first, n))) = sources.get(s) else { continue };
+                for &i in spikes.iter().filter(|&&i| i < n) {
                     let k = (first + i) as usize;
-                    neuron_start[k] as usize..neuron_start[k + 1] as usize
-                })
-            })
+                    f(neuron_start[k] as usize..neuron_start[k + 1] as usize);
+                }
+            }
         };
         // First every add without saturation, watching for a sum above
         // 0xFFFF. Without one, no add saturated: the entries are exactly the
@@ -243,20 +244,20 @@ impl Fanout {
         // delivered with the saturating add, which counts in order.
         let buffers = &mut buffers[..];
         let (mut events, mut sums) = (0u64, 0u32);
-        for r in runs() {
+        runs(&mut |r| {
             // SAFETY: the keys and buffers of this fanout (see `build`).
             sums |= unsafe { add_run_wrapping(buffers, &keys[r.clone()], &weights[r.clone()], index_mask, masked_time) };
             events += r.len() as u64;
-        }
+        });
         if sums > 0xFFFF {
-            for r in runs() {
+            runs(&mut |r| {
                 // SAFETY: as above.
                 unsafe { sub_run_wrapping(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) };
-            }
-            for r in runs() {
+            });
+            runs(&mut |r| {
                 // SAFETY: as above.
                 *saturations += unsafe { add_run(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) } as u64;
-            }
+            });
         }
         *total_events += events;
     }
