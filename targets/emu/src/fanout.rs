@@ -204,7 +204,8 @@ impl Fanout {
 
     /// Delivers the spikes every core emitted in step `t − 1` (`prev`, by
     /// global core index) to the merged ring buffers: `add_fixed_row`'s
-    /// index (in the merged layout) and saturating add, per key.
+    /// index (in the merged layout) and saturating add, per key — made as
+    /// wrapping adds where the step saturates nothing (below).
     pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
         let Some(layout) = self.layout else { return };
         let index_mask = !(layout.len() as u32);
