@@ -371,13 +371,8 @@ mod tests {
     /// some steps and not in others.
     #[test]
     fn deliver_equals_saturating_walk() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: u32| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 16) as u32) % n
-        };
+        let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: u32| rng.below(n);
         let layout = RingBufferLayout { log_n_neurons: 4, log_n_synapse_types: 1, log_max_delay: 2 };
         let (bits, n_places, n_src) = (layout.len().trailing_zeros(), 2u32, 12u32);
         let mut f = Fanout { layout: Some(layout), sources: vec![Some((0, n_src))], neuron_start: vec![0], buffers: vec![0; n_places as usize * 2 * layout.len()], ..Default::default() };

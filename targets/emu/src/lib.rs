@@ -54,6 +54,26 @@ mod plastic;
 mod stdp_fast;
 mod fep;
 
+/// The xorshift generator of the unit tests' random rows, runs and spikes.
+#[cfg(test)]
+pub(crate) mod test_rng {
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 16) as u32
+        }
+
+        /// Below `n`.
+        pub fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+}
+
 use crate::core::{CoreState, Recorder};
 use spikeforge_compiler::program::MachineProgram;
 use spikeforge_kernel::program::{CoreImage, ImageError};
@@ -521,13 +541,8 @@ mod tests {
     /// order, a core's events of one step in any order, empty cores.
     #[test]
     fn spikes_by_step_then_neuron_equal_a_sort() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: u32| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 16) as u32) % n
-        };
+        let mut rng = test_rng::Rng(0x2545_F491_4F6C_DD1D);
+        let mut next = move |n: u32| rng.below(n);
         for case in 0..200 {
             let n_cores = 1 + next(5) as usize;
             let cores: Vec<(u32, Vec<(u32, u32)>)> = (0..n_cores)

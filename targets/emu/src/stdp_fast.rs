@@ -1030,18 +1030,7 @@ mod tests {
         WeightRegionTwoTerm, WideWeight,
     };
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u32 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 16) as u32
-        }
-        fn below(&mut self, n: u32) -> u32 {
-            self.next() % n
-        }
-    }
+    use crate::test_rng::Rng;
 
     const LAYOUT: RingBufferLayout = RingBufferLayout { log_n_neurons: 5, log_n_synapse_types: 1, log_max_delay: 3 };
     const N: usize = 32;
