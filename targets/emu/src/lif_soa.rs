@@ -444,13 +444,47 @@ mod avx512 {
     #[cfg(target_arch = "x86_64")]
     pub fn passes_uniform(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], shifts: (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
         assert!(available(), "the AVX-512 pass needs AVX-512F");
-        let high = [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init].iter().all(|&d| d >= 1 << 31);
-        // SAFETY: the CPU has AVX-512F (checked above).
-        unsafe {
-            if high {
-                passes_uniform_avx512::<true>(st, rb_exc, rb_inh, shifts, p, n_steps, out)
-            } else {
-                passes_uniform_avx512::<false>(st, rb_exc, rb_inh, shifts, p, n_steps, out)
+        let Arithmetic { high, integer_r, narrow } = Arithmetic::of(p, shifts);
+        macro_rules! pass {
+            ($h:literal, $r:literal, $n:literal) => {
+                // SAFETY: the CPU has AVX-512F (checked above).
+                unsafe { passes_uniform_avx512::<$h, $r, $n>(st, rb_exc, rb_inh, shifts, p, n_steps, out) }
+            };
+        }
+        match (high, integer_r, narrow) {
+            (true, true, true) => pass!(true, true, true),
+            (true, true, false) => pass!(true, true, false),
+            (true, false, true) => pass!(true, false, true),
+            (true, false, false) => pass!(true, false, false),
+            (false, true, true) => pass!(false, true, true),
+            (false, true, false) => pass!(false, true, false),
+            (false, false, true) => pass!(false, false, true),
+            (false, false, false) => pass!(false, false, false),
+        }
+    }
+
+    /// Which exact shortcuts a uniform core's parameters allow (each
+    /// monomorphised into its own pass, see [`passes_uniform_avx512`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) struct Arithmetic {
+        /// Every decay factor is at least 2^31: signed-product `decay`.
+        pub high: bool,
+        /// `R` (s16.15) is a whole number (its 15 fraction bits are zero,
+        /// e.g. τ_m = 20 ms over c_m = 1 nF): `mul_arm(I, R)` is the
+        /// wrapping 32-bit product `I · (R >> 15)`.
+        pub integer_r: bool,
+        /// Both weight shifts are at most 15: a ring-buffer entry shifted
+        /// into the input is below 2^31, and the transfer's `decay` takes
+        /// 16 × 16-bit limbs (`transfer` below).
+        pub narrow: bool,
+    }
+
+    impl Arithmetic {
+        pub(super) fn of(p: &NeuronParams, (se, si): (u32, u32)) -> Arithmetic {
+            Arithmetic {
+                high: [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init].iter().all(|&d| d >= 1 << 31),
+                integer_r: p.r_membrane & 0x7FFF == 0,
+                narrow: se <= 15 && si <= 15,
             }
         }
     }
@@ -462,10 +496,11 @@ mod avx512 {
 
     /// `HIGH`: every decay factor is at least 2^31 (`exp(−dt/τ) >= 1/2`, and
     /// the input factors: the usual case), so `decay` takes signed products
-    /// without a sign fix-up (below).
+    /// without a sign fix-up (below). `INTEGER_R` and `NARROW`: see
+    /// [`Arithmetic`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn passes_uniform_avx512<const HIGH: bool>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
+    fn passes_uniform_avx512<const HIGH: bool, const INTEGER_R: bool, const NARROW: bool>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16], (se, si): (u32, u32), p: &NeuronParams, n_steps: u32, out: &mut Vec<u32>) -> u32 {
         use std::arch::x86_64::*;
         let State { v, refract, exc, inh, .. } = st;
         let n = v.len();
@@ -473,7 +508,16 @@ mod avx512 {
         let odd = 0xAAAAu16;
         let zero = _mm512_setzero_si512();
         let one = _mm512_set1_epi32(1);
-        let (sh_e, sh_i) = (_mm_cvtsi32_si128(se as i32), _mm_cvtsi32_si128(si as i32));
+        // The weight shifts: left shifts of the entry, or (`NARROW`) the
+        // right shifts `16 − shift` of `transfer`.
+        let (sh_e, sh_i) = if NARROW {
+            (_mm_cvtsi32_si128(16 - se as i32), _mm_cvtsi32_si128(16 - si as i32))
+        } else {
+            (_mm_cvtsi32_si128(se as i32), _mm_cvtsi32_si128(si as i32))
+        };
+        let limbs = |d: u32| (_mm512_set1_epi32((d >> 16) as i32), _mm512_set1_epi32((d & 0xFFFF) as i32));
+        let (exc_init_limbs, inh_init_limbs) = (limbs(p.exc_init), limbs(p.inh_init));
+        let r_whole = _mm512_set1_epi32(p.r_membrane >> 15);
         let i_offset = _mm512_set1_epi32(p.i_offset);
         let r_membrane = _mm512_set1_epi32(p.r_membrane);
         let v_rest = _mm512_set1_epi32(p.v_rest);
@@ -504,6 +548,17 @@ mod avx512 {
             let hi = _mm512_mask_blend_epi32(odd, even, odd_p);
             _mm512_mask_sub_epi32(hi, _mm512_cmplt_epi32_mask(x, zero), hi, d)
         };
+        // `NARROW`: the transfer `decay(w << s, d)` of a 16-bit entry `w`
+        // with `s <= 15` (so `w << s < 2^31` is the non-negative `x`):
+        // `floor(w · d / 2^(32 − s))` from the limbs `d = dh · 2^16 + dl` —
+        // `w · dh` and `w · dl` are below 2^32 (16-lane `vpmulld`), and
+        // `floor((w · dh + floor(w · dl / 2^16)) / 2^(16 − s))` is that
+        // floor (`floor(floor(y) / k) = floor(y / k)`); the sum stays below
+        // `(2^16 − 1)^2 + 2^16 < 2^32`.
+        let transfer = |w: __m512i, (dh, dl): (__m512i, __m512i), right: __m128i| {
+            let sum = _mm512_add_epi32(_mm512_mullo_epi32(w, dh), _mm512_srli_epi32::<16>(_mm512_mullo_epi32(w, dl)));
+            _mm512_srl_epi32(sum, right)
+        };
         // One group of 16 neurons: load and transfer its ring-buffer
         // entries; one sub-step; store. The loop below runs two groups side
         // by side: one group's sub-step is a chain of dependent products
@@ -526,14 +581,21 @@ mod avx512 {
                 _mm256_storeu_si256(pi, _mm256_setzero_si256());
                 w
             };
-            let in_e = _mm512_sll_epi32(_mm512_cvtepu16_epi32(we), sh_e);
-            let in_i = _mm512_sll_epi32(_mm512_cvtepu16_epi32(wi), sh_i);
+            let (we, wi) = (_mm512_cvtepu16_epi32(we), _mm512_cvtepu16_epi32(wi));
+            if NARROW {
+                return [_mm512_add_epi32(e, transfer(we, exc_init_limbs, sh_e)), _mm512_add_epi32(h, transfer(wi, inh_init_limbs, sh_i)), vv, timer];
+            }
+            let in_e = _mm512_sll_epi32(we, sh_e);
+            let in_i = _mm512_sll_epi32(wi, sh_i);
             [_mm512_add_epi32(e, decay(in_e, exc_init)), _mm512_add_epi32(h, decay(in_i, inh_init)), vv, timer]
         };
         let substep = |[e, h, vv, timer]: &mut [__m512i; 4]| -> u16 {
             let active = _mm512_cmple_epi32_mask(*timer, zero);
             let input = _mm512_add_epi32(_mm512_sub_epi32(*e, *h), i_offset);
-            let alpha = _mm512_add_epi32(mul_arm(input, r_membrane), v_rest);
+            // `INTEGER_R`: `R = m · 2^15`, so `I · R / 2^15 = I · m` exactly
+            // and `mul_arm`'s wrap to 32 bits is the wrapping product's.
+            let i_r = if INTEGER_R { _mm512_mullo_epi32(input, r_whole) } else { mul_arm(input, r_membrane) };
+            let alpha = _mm512_add_epi32(i_r, v_rest);
             let nv = _mm512_sub_epi32(alpha, mul_arm(_mm512_sub_epi32(alpha, *vv), exp_tc));
             *vv = _mm512_mask_mov_epi32(*vv, active, nv);
             *timer = _mm512_mask_sub_epi32(*timer, !active, *timer, one);
@@ -633,23 +695,32 @@ mod tests {
     /// signed-product `decay`).
     #[test]
     fn fast_pass_equals_kernel_step_core() {
-        for (n, uniform, layout, n_steps, shifts, simd, dt) in [
-            (256usize, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1u32, [3u32, 5u32], false, 0.1),
-            (256, true, RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 }, 1, [3, 5], true, 0.1),
-            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], true, 0.1),
-            (53, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 }, 3, [16, 31], false, 0.1),
-            (64, true, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 1, [16, 31], true, 1.0),
-            (100, false, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17], true, 0.1),
-            (37, false, RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 }, 3, [2, 31], true, 0.1),
+        let l8 = RingBufferLayout { log_n_neurons: 8, log_n_synapse_types: 1, log_max_delay: 1 };
+        let l6 = RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 2, log_max_delay: 2 };
+        let l6a = RingBufferLayout { log_n_neurons: 6, log_n_synapse_types: 1, log_max_delay: 2 };
+        // `integer_r`: τ_m a whole number of ms and c_m 0.5 or 1 nF, so R
+        // is whole (the AVX-512 pass's 32-bit `I · R`).
+        for (n, uniform, layout, n_steps, shifts, simd, dt, integer_r) in [
+            (256usize, true, l8, 1u32, [3u32, 5u32], false, 0.1, false),
+            (256, true, l8, 1, [3, 5], true, 0.1, false),
+            (256, true, l8, 1, [3, 5], true, 0.1, true),
+            (53, true, l6, 3, [16, 31], true, 0.1, false),
+            (53, true, l6, 3, [16, 31], false, 0.1, false),
+            (53, true, l6, 3, [16, 2], true, 0.1, true),
+            (64, true, l6a, 1, [16, 31], true, 1.0, false),
+            (64, true, l6a, 1, [15, 0], true, 1.0, true),
+            (64, true, l6a, 1, [3, 4], true, 1.0, false),
+            (100, false, RingBufferLayout { log_n_neurons: 7, log_n_synapse_types: 2, log_max_delay: 3 }, 1, [16, 17], true, 0.1, false),
+            (37, false, l6a, 3, [2, 31], true, 0.1, false),
         ] {
             let tau_syn = if dt == 1.0 { (0.6, 1.3) } else { (1.0, 10.0) };
-            let mut rng = Lcg(n as u64 * 7919 + n_steps as u64);
+            let mut rng = Lcg(n as u64 * 7919 + n_steps as u64 + shifts[0] as u64);
             let lif: Vec<LifParams> = (0..n)
                 .map(|_| LifParams {
                     v_init: s(rng.range(-70.0, -49.0)),
                     v_rest: s(rng.range(-65.0, -45.0)),
-                    c_m: s(rng.range(0.2, 1.5)),
-                    tau_m: s(rng.range(5.0, 30.0)),
+                    c_m: if integer_r { s([0.5, 1.0][rng.next() as usize % 2]) } else { s(rng.range(0.2, 1.5)) },
+                    tau_m: if integer_r { s(rng.range(5.0, 30.0).round()) } else { s(rng.range(5.0, 30.0)) },
                     i_offset: s(rng.range(-0.5, 1.0)),
                     v_reset: s(rng.range(-70.0, -60.0)),
                     t_refract_ms: s(rng.range(0.0, 5.0)),
@@ -683,9 +754,10 @@ mod tests {
             let mut soa = LifSoa::new(&neurons, &synapses, &thr, n_steps, shifts);
             soa.set_simd(simd);
             if uniform {
+                // Each case runs the AVX-512 pass it was written for.
                 let p = soa.param(0);
-                let high = [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init].iter().all(|&d| d >= 1 << 31);
-                assert_eq!(high, dt != 1.0, "n {n}: decay factors {:?}", [p.exc_decay, p.inh_decay, p.exc_init, p.inh_init]);
+                let expected = avx512::Arithmetic { high: dt != 1.0, integer_r, narrow: shifts.iter().all(|&s| s <= 15) };
+                assert_eq!(avx512::Arithmetic::of(&p, (shifts[0], shifts[1])), expected, "n {n}: {p:?}");
             }
             assert_eq!(soa.uniform(), uniform);
             if simd && uniform && !avx512::available() {
