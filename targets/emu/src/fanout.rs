@@ -37,6 +37,10 @@ use crate::core::CoreState;
 use crate::Counters;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 
+/// What [`Fanout`]'s walk does with a spike's run: `(buffers, keys,
+/// weights, index_mask, masked_time)`.
+type RunFn<'a> = dyn FnMut(&mut [u16], &[u32], &[u16], u32, u32) + 'a;
+
 /// The merged static rows and ring buffers of a worker's cores.
 #[derive(Debug, Default)]
 pub struct Fanout {
@@ -65,6 +69,9 @@ pub struct Fanout {
     buffers: Vec<u16>,
     events: u64,
     saturations: u64,
+    /// A step begun by [`Fanout::deliver_early`]: its time, the or of its
+    /// wrapping sums so far and its events so far.
+    pending: Option<(u32, u32, u64)>,
 }
 
 /// A synapse word's (delay, type, neuron) fields in `layout`.
@@ -207,13 +214,75 @@ impl Fanout {
     /// index (in the merged layout) and saturating add, per key — made as
     /// wrapping adds where the step saturates nothing (below).
     pub fn deliver(&mut self, prev: &[Vec<u32>], t: u32) {
-        let Some(layout) = self.layout else { return };
-        let index_mask = !(layout.len() as u32);
-        let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
+        self.deliver_rest(prev, t, |_| false);
+    }
+
+    /// The first part of [`Fanout::deliver`] for step `t`: the spikes of
+    /// the source cores `early` selects (a worker's own cores, whose spikes
+    /// it has before the others'), with wrapping adds. The step is
+    /// completed by [`Fanout::deliver_rest`] with the same `early`; until
+    /// then the entries hold a partial sum (no core steps in between).
+    pub fn deliver_early(&mut self, prev: &[Vec<u32>], t: u32, early: impl Fn(usize) -> bool) {
+        if self.layout.is_none() {
+            return;
+        }
+        debug_assert!(self.pending.is_none(), "a step's delivery begun twice");
+        let (sums, events) = self.add_wrapping(prev, t, &early);
+        self.pending = Some((t, sums, events));
+    }
+
+    /// Completes step `t`'s delivery: the spikes of the source cores
+    /// `early` does not select (all of them if no [`Fanout::deliver_early`]
+    /// began the step), then the saturation check over the whole step.
+    ///
+    /// The wrapping adds, or-ing the 17-bit sums, go first. If no sum passed
+    /// 0xFFFF, no add saturated — and none would have in any other order:
+    /// weights are non-negative, so every partial sum of an entry is at most
+    /// its final sum, which is the same in every order — so the entries are
+    /// exactly the saturating adds' in the canonical order (source cores
+    /// ascending, spikes in emission order, runs in order) and the step
+    /// saturated nothing. Otherwise (rare: saturation means weights too
+    /// large for the ring buffer) every wrapping add of the step is taken
+    /// back (subtracting every weight again, in any order, restores the
+    /// entries exactly) and the step is delivered in the canonical order
+    /// with the saturating add, which counts.
+    pub fn deliver_rest(&mut self, prev: &[Vec<u32>], t: u32, early: impl Fn(usize) -> bool) {
+        if self.layout.is_none() {
+            return;
+        }
+        let (mut sums, mut events) = match self.pending.take() {
+            Some((at, sums, events)) => {
+                debug_assert_eq!(at, t, "a step's delivery completed at another step");
+                (sums, events)
+            }
+            None => (0, 0),
+        };
+        let (s, e) = self.add_wrapping(prev, t, &|s| !early(s));
+        sums |= s;
+        events += e;
+        if sums > 0xFFFF {
+            self.walk(prev, t, &|_| true, &mut |buffers, keys, weights, index_mask, masked_time| {
+                // SAFETY: the keys and buffers of this fanout (see `build`).
+                unsafe { sub_run_wrapping(buffers, keys, weights, index_mask, masked_time) };
+            });
+            let mut saturated = 0u64;
+            self.walk(prev, t, &|_| true, &mut |buffers, keys, weights, index_mask, masked_time| {
+                // SAFETY: as above.
+                saturated += unsafe { add_run(buffers, keys, weights, index_mask, masked_time) } as u64;
+            });
+            self.saturations += saturated;
+        }
+        self.events += events;
+    }
+
+    /// The wrapping adds of the spikes of the source cores `which` selects
+    /// for step `t` (their rows prefetched first): the or of the sums and
+    /// the number of synaptic events.
+    fn add_wrapping(&mut self, prev: &[Vec<u32>], t: u32, which: &dyn Fn(usize) -> bool) -> (u32, u64) {
         // The rows of a step's spikes are scattered over the whole matrix
         // and mostly not in cache: ask for every spike's index entry and
         // first synapses before walking any, so the misses overlap.
-        for (s, spikes) in prev.iter().enumerate() {
+        for (s, spikes) in prev.iter().enumerate().filter(|&(s, _)| which(s)) {
             if let Some(&Some((first, n))) = self.sources.get(s) {
                 for &i in spikes.iter().filter(|&&i| i < n) {
                     let a = self.neuron_start[(first + i) as usize] as usize;
@@ -224,43 +293,34 @@ impl Fanout {
                 }
             }
         }
-        let Fanout { sources, neuron_start, keys, weights, buffers, events: total_events, saturations, .. } = self;
-        let (sources, neuron_start, keys, weights) = (&*sources, &*neuron_start, &*keys, &*weights);
-        // Every spike's run of synapses, in delivery order.
-        let runs = |f: &mut dyn FnMut(std::ops::Range<usize>)| {
-            for (s, spikes) in prev.iter().enumerate() {
-                let Some(&Some((first, n))) = sources.get(s) else { continue };
-                for &i in spikes.iter().filter(|&&i| i < n) {
-                    let k = (first + i) as usize;
-                    f(neuron_start[k] as usize..neuron_start[k + 1] as usize);
-                }
-            }
-        };
-        // First every add without saturation, watching for a sum above
-        // 0xFFFF. Without one, no add saturated: the entries are exactly the
-        // saturating adds' and the step saturated nothing. With one (rare:
-        // saturation means weights too large for the ring buffer), the
-        // wrapping adds are taken back (subtracting every weight again, in
-        // any order, restores the entries exactly) and the step is
-        // delivered with the saturating add, which counts in order.
-        let buffers = &mut buffers[..];
-        let (mut events, mut sums) = (0u64, 0u32);
-        runs(&mut |r| {
+        let (mut sums, mut events) = (0u32, 0u64);
+        self.walk(prev, t, which, &mut |buffers, keys, weights, index_mask, masked_time| {
+            events += keys.len() as u64;
             // SAFETY: the keys and buffers of this fanout (see `build`).
-            sums |= unsafe { add_run_wrapping(buffers, &keys[r.clone()], &weights[r.clone()], index_mask, masked_time) };
-            events += r.len() as u64;
+            sums |= unsafe { add_run_wrapping(buffers, keys, weights, index_mask, masked_time) };
         });
-        if sums > 0xFFFF {
-            runs(&mut |r| {
-                // SAFETY: as above.
-                unsafe { sub_run_wrapping(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) };
-            });
-            runs(&mut |r| {
-                // SAFETY: as above.
-                *saturations += unsafe { add_run(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) } as u64;
-            });
+        (sums, events)
+    }
+
+    /// Calls `f` on the run of every spike of the source cores `which`
+    /// selects, in delivery order (source cores ascending, spikes in
+    /// emission order), with step `t`'s `index_mask` and `masked_time`.
+    fn walk(&mut self, prev: &[Vec<u32>], t: u32, which: &dyn Fn(usize) -> bool, f: &mut RunFn<'_>) {
+        let Some(layout) = self.layout else { return };
+        let index_mask = !(layout.len() as u32);
+        let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
+        let Fanout { sources, neuron_start, keys, weights, buffers, .. } = self;
+        for (s, spikes) in prev.iter().enumerate() {
+            let Some(&Some((first, n))) = sources.get(s) else { continue };
+            if !which(s) {
+                continue;
+            }
+            for &i in spikes.iter().filter(|&&i| i < n) {
+                let k = (first + i) as usize;
+                let r = neuron_start[k] as usize..neuron_start[k + 1] as usize;
+                f(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time);
+            }
         }
-        *total_events += events;
     }
 }
 
@@ -365,17 +425,20 @@ mod tests {
     use super::*;
 
     /// `deliver` (wrapping adds, redone with saturating adds when a sum
-    /// passed 0xFFFF) against the plain saturating walk of the same runs:
-    /// every entry and the saturation and event counts after each step, on
-    /// runs with repeated entries and weights large enough to saturate in
-    /// some steps and not in others.
+    /// passed 0xFFFF) against the plain saturating walk of the same runs in
+    /// the canonical order: every entry and the saturation and event counts
+    /// after each step, on runs with repeated entries and weights large
+    /// enough to saturate in some steps and not in others. Two source cores;
+    /// in half of the steps the second core's spikes go first
+    /// (`deliver_early`, as a worker delivers its own cores' spikes).
     #[test]
     fn deliver_equals_saturating_walk() {
         let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
         let mut next = move |n: u32| rng.below(n);
         let layout = RingBufferLayout { log_n_neurons: 4, log_n_synapse_types: 1, log_max_delay: 2 };
         let (bits, n_places, n_src) = (layout.len().trailing_zeros(), 2u32, 12u32);
-        let mut f = Fanout { layout: Some(layout), sources: vec![Some((0, n_src))], neuron_start: vec![0], buffers: vec![0; n_places as usize * 2 * layout.len()], ..Default::default() };
+        let sources = vec![Some((0, n_src / 2)), Some((n_src / 2, n_src / 2))];
+        let mut f = Fanout { layout: Some(layout), sources, neuron_start: vec![0], buffers: vec![0; n_places as usize * 2 * layout.len()], ..Default::default() };
         for _ in 0..n_src {
             for _ in 0..next(30) {
                 let (p, d, ty, neuron) = (next(n_places), 1 + next(3), next(2), next(16));
@@ -385,10 +448,10 @@ mod tests {
             f.neuron_start.push(f.keys.len() as u32);
         }
         let mut reference = (f.buffers.clone(), 0u64, 0u64);
-        let (mut saturating_steps, mut clean_steps) = (0, 0);
-        for t in 1..400u32 {
+        let (mut saturating_steps, mut clean_steps, mut split_saturating) = (0, 0, 0);
+        for t in 1..600u32 {
             let spikes: Vec<u32> = (0..n_src).filter(|_| next(4) == 0).collect();
-            let prev = vec![spikes.clone()];
+            let prev: Vec<Vec<u32>> = vec![spikes.iter().copied().filter(|&i| i < n_src / 2).collect(), spikes.iter().filter(|&&i| i >= n_src / 2).map(|&i| i - n_src / 2).collect()];
             // the reference: every run with the saturating add, in order
             let index_mask = !(layout.len() as u32);
             let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
@@ -399,8 +462,19 @@ mod tests {
                 reference.2 += (b - a) as u64;
             }
             let before = f.saturations;
-            f.deliver(&prev, t);
-            if f.saturations > before { saturating_steps += 1 } else { clean_steps += 1 }
+            let split = t % 2 == 0;
+            if split {
+                f.deliver_early(&prev, t, |s| s == 1);
+                f.deliver_rest(&prev, t, |s| s == 1);
+            } else {
+                f.deliver(&prev, t);
+            }
+            if f.saturations > before {
+                saturating_steps += 1;
+                split_saturating += split as u32;
+            } else {
+                clean_steps += 1;
+            }
             assert_eq!((&f.buffers, f.saturations, f.events), (&reference.0, reference.1, reference.2), "step {t}");
             // consume the slot of t as a core would (so entries do not only grow)
             for p in 0..n_places as usize {
@@ -413,6 +487,6 @@ mod tests {
                 }
             }
         }
-        assert!(saturating_steps > 20 && clean_steps > 20, "{saturating_steps} steps saturated, {clean_steps} did not");
+        assert!(saturating_steps > 40 && clean_steps > 40 && split_saturating > 20, "{saturating_steps} steps saturated ({split_saturating} split), {clean_steps} did not");
     }
 }

@@ -4,12 +4,15 @@
 //! Each worker owns a fixed set of cores for a whole segment of steps (see
 //! [`assign`]) and, in every step `t`:
 //!
-//! 1. delivers the spikes of `t − 1` (its local copy) through its
-//!    [`Fanout`] to the cores whose rows it merges, then steps its cores
-//!    (the others receive the spikes themselves; update, record) and
-//!    publishes all their spikes of `t` in its mailbox on the shared
+//! 1. completes the delivery of the spikes of `t − 1` (its local copy)
+//!    through its [`Fanout`] to the cores whose rows it merges, then steps
+//!    its cores (the others receive the spikes themselves; update, record)
+//!    and publishes all their spikes of `t` in its mailbox on the shared
 //!    [`SpikeBoard`] (slot parity `t & 1`), the stamp `t + 1` last;
-//! 2. waits until every other worker's stamp of parity `t & 1` says `t + 1`
+//! 2. delivers its own cores' spikes of `t` (the first part of step
+//!    `t + 1`'s delivery, [`Fanout::deliver_early`]: it needs nobody else's
+//!    spikes, and takes the time theirs need to arrive);
+//! 3. waits until every other worker's stamp of parity `t & 1` says `t + 1`
 //!    and copies their cores' spikes of `t` into its local copy (the input
 //!    of step `t + 1`; its own cores' it moves in directly), then runs the
 //!    learning pass of its cores.
@@ -335,11 +338,22 @@ fn worker(
     let mut own: Vec<Vec<u32>> = vec![Vec::new(); part.cores.len()];
     fanout.load(&part.cores, seg.first);
     let plastic = part.cores.iter().any(|c| c.has_plastic_rows());
+    // By global core index: whether the core is this worker's.
+    let mut mine = vec![false; local.len()];
+    for &c in &part.ids {
+        mine[c] = true;
+    }
+    let is_mine = |s: usize| mine.get(s).copied().unwrap_or(false);
     for t in seg.first..=seg.last {
         if plastic {
             prefetch_rows(part.cores.iter().map(|c| &**c), |k| &seg.inputs[part.ids[k]], &local);
         }
-        fanout.deliver(&local, t);
+        if t == seg.first {
+            fanout.deliver(&local, t);
+        } else {
+            // Its own cores' spikes were delivered while it waited (below).
+            fanout.deliver_rest(&local, t, is_mine);
+        }
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
             let c = part.ids[k];
             step_core(core, rec, &seg.inputs[c], &local, t, &mut own[k], fanout.ring(k));
@@ -347,6 +361,14 @@ fn worker(
         board.publish(part.me, t, &own);
         for (k, &c) in part.ids.iter().enumerate() {
             std::mem::swap(&mut local[c], &mut own[k]);
+        }
+        // The next step's delivery of its own cores' spikes needs nobody
+        // else's: it fills the time the other workers' spikes take to
+        // arrive (and the wait for a slower worker). The rest, after the
+        // wait, completes it (the same entries and counts as in one go,
+        // see `Fanout::deliver_rest`).
+        if t < seg.last {
+            fanout.deliver_early(&local, t + 1, is_mine);
         }
         for w in (0..board.workers()).filter(|&w| w != part.me) {
             board.wait_for(w, t);
