@@ -305,19 +305,21 @@ impl CoreState {
     }
 
     /// Runs step `t`, appending the local indices of the neurons that spiked to `out`.
-    /// `ring`: the core's ring buffer and its layout when it is held
-    /// elsewhere (a worker's [`Fanout`](crate::fanout::Fanout) holds the
-    /// buffers of the cores it delivers to); `None` = the core's own.
-    pub fn step(&mut self, t: u32, out: &mut Vec<u32>, ring: Option<(&mut [u16], &RingBufferLayout)>) {
+    /// `ring`: a ring buffer holding the core's entries for `t`, and its
+    /// layout, when they are held elsewhere (a worker's
+    /// [`Fanout`](crate::fanout::Fanout) holds the buffers of the cores it
+    /// delivers to, and gives a core its slot of `t`); `None` = the core's
+    /// own.
+    pub fn step(&mut self, t: u32, out: &mut Vec<u32>, ring: Option<(&mut [u16], RingBufferLayout)>) {
         match self {
             CoreState::Spinnaker(c) => match &mut c.neurons {
                 SpinnakerNeurons::Fast { soa, .. } => {
                     let start = out.len();
                     let (buffer, layout) = match ring {
                         Some((b, l)) => (b, l),
-                        None => (&mut c.buffer[..], &c.ring.layout),
+                        None => (&mut c.buffer[..], c.ring.layout),
                     };
-                    let fired = soa.step(buffer, layout, t, out);
+                    let fired = soa.step(buffer, &layout, t, out);
                     if fired > 0 {
                         if let Some(p) = c.plastic.as_deref_mut() {
                             c.spiked.fill(0);

@@ -9,14 +9,15 @@
 //! that listen to it in one run of (ring-buffer key, weight) pairs: a spike
 //! is one index read and one contiguous walk.
 //!
-//! The merged buffers share one layout, the widest of the cores' (most
-//! neuron, synapse-type and delay bits; a population's last core is usually
-//! smaller): each core steps on its block with that layout. Only the
-//! addresses differ from the core's own buffer: an entry is still the sum of
-//! the weights that arrive for one neuron, synapse type and time, and every
-//! delay fits the core's own ring, so a wider ring holds the same pending
-//! entries. [`Fanout::load`] and [`Fanout::store`] move the pending entries
-//! between the core's layout and the merged one (by the time each is for).
+//! The merged buffers share one layout ([`Merged`]), the widest of the
+//! cores' (most neuron, synapse-type and delay bits; a population's last
+//! core is usually smaller), with the cores' slots of one time side by side:
+//! each core steps on its slot of the step's time. Only the addresses differ
+//! from the core's own buffer: an entry is still the sum of the weights that
+//! arrive for one neuron, synapse type and time, and every delay fits the
+//! core's own ring, so a wider ring holds the same pending entries.
+//! [`Fanout::load`] and [`Fanout::store`] move the pending entries between
+//! the core's layout and the merged one (by the time each is for).
 //!
 //! Same bits as per-core delivery: a core's entries receive the same adds
 //! in the same order. Per core, the per-core path walks its source cores in
@@ -45,7 +46,7 @@ type RunFn<'a> = dyn FnMut(&mut [u16], &[u32], &[u16], u32, u32) + 'a;
 #[derive(Debug, Default)]
 pub struct Fanout {
     /// The merged buffers' layout (`None`: nothing merged).
-    layout: Option<RingBufferLayout>,
+    layout: Option<Merged>,
     /// Per slot (position in the worker's core list): its place among the
     /// merged buffers and its own layout.
     place: Vec<Option<(u32, RingBufferLayout)>>,
@@ -55,17 +56,13 @@ pub struct Fanout {
     /// Per source neuron (all sources concatenated), plus one: its first
     /// synapse in `keys` / `weights`.
     neuron_start: Vec<u32>,
-    /// `place << (log2(layout.len()) + 1)` | the synapse's delay, type and
-    /// neuron in the merged layout's fields. The zero bit between the place
-    /// and the fields (the guard) takes the carry when the arrival time is
-    /// added to the delay field, so the ring-buffer index is
-    /// `(key + masked_time) & !guard` (see [`add_run`]).
+    /// [`Merged::index`] of the synapse's delay, place, type and neuron:
+    /// adding the arrival time's slot to the delay field and masking the
+    /// carry out of the top gives the entry (see [`Merged::arrival`]).
     keys: Vec<u32>,
     /// The word's weight (its top 16 bits).
     weights: Vec<u16>,
-    /// The merged cores' ring buffers, one `layout.len()` block per place
-    /// at a stride of `2 · layout.len()` (the guard bit; the second half of
-    /// each stride is never touched, so its pages are never committed).
+    /// The merged cores' ring buffers ([`Merged::len`] entries).
     buffers: Vec<u16>,
     events: u64,
     saturations: u64,
@@ -80,6 +77,45 @@ fn fields(word: u32, l: &RingBufferLayout) -> (u32, u32, u32) {
     let ty = (word >> l.log_n_neurons) & ((1 << l.log_n_synapse_types) - 1);
     let delay = (word >> l.type_index_bits()) & l.delay_mask();
     (delay, ty, neuron)
+}
+
+/// The layout of a worker's merged ring buffers: the widest core layout
+/// `core` with `place_bits` of place between its delay field and its type
+/// field, so an index is `delay | place | type | neuron` (most significant
+/// first). One time slot of every core is one contiguous block — a step's
+/// arrivals (mostly for one or two slots) and the cores' reads of their slot
+/// touch a few contiguous kilobytes rather than one slot per core at a
+/// stride of whole rings (which, at power-of-two strides, fell into the same
+/// few cache sets). Places are padded to a power of two; a padding place's
+/// entries are never touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Merged {
+    core: RingBufferLayout,
+    place_bits: u32,
+}
+
+impl Merged {
+    /// Bits below the delay field: place, type, neuron.
+    fn slot_bits(&self) -> u32 {
+        self.place_bits + self.core.type_index_bits()
+    }
+
+    /// Entries of the whole buffer.
+    fn len(&self) -> usize {
+        1usize << (self.core.log_max_delay + self.slot_bits())
+    }
+
+    /// The entry of (time modulo the ring, place, synapse type, neuron).
+    fn index(&self, time: u32, place: u32, ty: u32, neuron: u32) -> usize {
+        (((time & self.core.delay_mask()) << self.slot_bits()) | (place << self.core.type_index_bits()) | (ty << self.core.log_n_neurons) | neuron) as usize
+    }
+
+    /// `add_fixed_row`'s index for arrivals from step `t`: a key's entry is
+    /// `(key + masked_time) & index_mask` (the time added to the key's
+    /// delay field, the carry out of the top masked: the ring).
+    fn arrival(&self, t: u32) -> (u32, u32) {
+        (self.len() as u32 - 1, ((t - 1) & self.core.delay_mask()) << self.slot_bits())
+    }
 }
 
 /// The time in `from..from + period` that is `slot` modulo `period`.
@@ -99,17 +135,17 @@ impl Fanout {
         else {
             return Fanout::default();
         };
-        let layout = RingBufferLayout { log_n_neurons, log_n_synapse_types, log_max_delay };
-        let bits = layout.len().trailing_zeros();
+        let core = RingBufferLayout { log_n_neurons, log_n_synapse_types, log_max_delay };
         let mut place = vec![None; cores.len()];
         let mut n_places = 0u32;
         for (k, l) in own.iter().enumerate() {
-            // Keys must fit 32 bits: place < 2^(32 − bits − 1).
-            if let (Some(l), true) = (l, (n_places as u64) < (1u64 << 31u32.saturating_sub(bits))) {
+            // Keys (and indices) must fit 31 bits: places < 2^(31 − the core's bits).
+            if let (Some(l), true) = (l, (n_places as u64) < (1u64 << 31u32.saturating_sub(core.len().trailing_zeros()))) {
                 place[k] = Some((n_places, *l));
                 n_places += 1;
             }
         }
+        let layout = Merged { core, place_bits: n_places.next_power_of_two().trailing_zeros() };
         // Per source core, the slots of merged cores that listen to it.
         let mut listeners: Vec<Vec<usize>> = vec![Vec::new(); n_cores];
         for (k, &id) in ids.iter().enumerate() {
@@ -125,7 +161,7 @@ impl Fanout {
             layout: Some(layout),
             sources: vec![None; n_cores],
             neuron_start: vec![0],
-            buffers: vec![0; n_places as usize * 2 * layout.len()],
+            buffers: vec![0; layout.len()],
             ..Default::default()
         };
         for (s, slots) in listeners.iter().enumerate() {
@@ -139,44 +175,43 @@ impl Fanout {
                     let Some((p, own)) = place[k] else { continue };
                     for &word in cores[k].static_row(s as u32, i).unwrap_or(&[]) {
                         let (d, ty, neuron) = fields(word, &own);
-                        f.keys.push((p << (bits + 1)) | layout.index(d, ty, neuron) as u32);
+                        f.keys.push(layout.index(d, p, ty, neuron) as u32);
                         f.weights.push((word >> 16) as u16);
                     }
                 }
                 f.neuron_start.push(f.keys.len() as u32);
             }
         }
-        // `add_run`'s contract: every key's place has its block.
-        assert!(f.keys.iter().all(|&k| k >> (bits + 1) < n_places), "merged row key outside the merged buffers");
+        // `add_run`'s contract: every key is an entry of the buffers.
+        assert!(f.keys.iter().all(|&k| (k as usize) < f.buffers.len()), "merged row key outside the merged buffers");
         f.place = place;
         f
     }
 
-    /// The ring buffer of slot `k` and its layout, if merged: its static
-    /// rows are delivered by [`Fanout::deliver`] (its per-core receive must
-    /// skip them) and it steps on this buffer.
+    /// If slot `k`'s core is merged: its time slot of step `t` as a ring
+    /// of one slot (the merged layout without delay bits; its static rows
+    /// are delivered by [`Fanout::deliver`], its per-core receive must skip
+    /// them, and it steps on this slot).
     #[inline]
-    pub fn ring(&mut self, k: usize) -> Option<(&mut [u16], &RingBufferLayout)> {
+    pub fn ring(&mut self, k: usize, t: u32) -> Option<(&mut [u16], RingBufferLayout)> {
         let (p, _) = (*self.place.get(k)?)?;
-        let layout = self.layout.as_ref()?;
-        let len = layout.len();
-        Some((&mut self.buffers[p as usize * 2 * len..][..len], layout))
+        let layout = self.layout?;
+        let one = RingBufferLayout { log_max_delay: 0, ..layout.core };
+        Some((&mut self.buffers[layout.index(t, p, 0, 0)..][..one.len()], one))
     }
 
     /// Takes the merged cores' pending ring-buffer entries in, before step
     /// `first` (each core's entries are for times `first..first + its ring`).
     pub fn load(&mut self, cores: &[&mut CoreState], first: u32) {
         let Some(layout) = self.layout else { return };
-        let len = layout.len();
+        self.buffers.fill(0);
         for (k, c) in cores.iter().enumerate() {
-            let (Some(Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer()) else { continue };
-            let block = &mut self.buffers[*p as usize * 2 * len..][..len];
-            block.fill(0);
+            let (Some(&Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer()) else { continue };
             for slot in 0..1u32 << own.log_max_delay {
                 let time = time_of(slot, first, 1 << own.log_max_delay);
                 for ty in 0..1u32 << own.log_n_synapse_types {
                     for neuron in 0..1u32 << own.log_n_neurons {
-                        block[layout.index(time, ty, neuron)] = b[own.index(time, ty, neuron)];
+                        self.buffers[layout.index(time, p, ty, neuron)] = b[own.index(time, ty, neuron)];
                     }
                 }
             }
@@ -188,16 +223,14 @@ impl Fanout {
     /// ring: its longest delay fits it).
     pub fn store(&self, cores: &mut [&mut CoreState], last: u32) {
         let Some(layout) = self.layout else { return };
-        let len = layout.len();
         for (k, c) in cores.iter_mut().enumerate() {
-            let (Some(Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer_mut()) else { continue };
-            let block = &self.buffers[*p as usize * 2 * len..][..len];
+            let (Some(&Some((p, own))), Some(b)) = (self.place.get(k), c.spinnaker_buffer_mut()) else { continue };
             b.fill(0);
             for slot in 0..1u32 << own.log_max_delay {
                 let time = time_of(slot, last.wrapping_add(1), 1 << own.log_max_delay);
                 for ty in 0..1u32 << own.log_n_synapse_types {
                     for neuron in 0..1u32 << own.log_n_neurons {
-                        b[own.index(time, ty, neuron)] = block[layout.index(time, ty, neuron)];
+                        b[own.index(time, ty, neuron)] = self.buffers[layout.index(time, p, ty, neuron)];
                     }
                 }
             }
@@ -307,8 +340,7 @@ impl Fanout {
     /// emission order), with step `t`'s `index_mask` and `masked_time`.
     fn walk(&mut self, prev: &[Vec<u32>], t: u32, which: &dyn Fn(usize) -> bool, f: &mut RunFn<'_>) {
         let Some(layout) = self.layout else { return };
-        let index_mask = !(layout.len() as u32);
-        let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
+        let (index_mask, masked_time) = layout.arrival(t);
         let Fanout { sources, neuron_start, keys, weights, buffers, .. } = self;
         for (s, spikes) in prev.iter().enumerate() {
             let Some(&Some((first, n))) = sources.get(s) else { continue };
@@ -358,18 +390,16 @@ unsafe fn sub_run_wrapping(buffers: &mut [u16], keys: &[u32], weights: &[u16], i
     }
 }
 
-/// One source neuron's run of synapses: `add_fixed_row`'s index (within
-/// the key's place; `index_mask` clears the guard bit, which takes the
-/// carry out of the delay field) and saturating add. Returns the number of
-/// saturated adds. (Its own function, so the loop keeps its operands in
-/// registers; unrolled by four, unchecked: a synaptic event is ~10
-/// instructions.)
+/// One source neuron's run of synapses: `add_fixed_row`'s index (in the
+/// merged layout, [`Merged::arrival`]) and saturating add. Returns the
+/// number of saturated adds. (Its own function, so the loop keeps its
+/// operands in registers; unrolled by four, unchecked: a synaptic event is
+/// ~10 instructions.)
 ///
 /// # Safety
 /// `(key + masked_time) & index_mask < buffers.len()` for every key: true
-/// for the keys and buffers of a [`Fanout`] (a key's place is below the
-/// number of places, checked by [`Fanout::build`], and `index_mask` keeps
-/// the index within the place's block).
+/// for the keys, buffers and `index_mask` of a [`Fanout`] (the mask is the
+/// buffers' length minus one, a power of two).
 #[inline(never)]
 unsafe fn add_run(buffers: &mut [u16], keys: &[u32], weights: &[u16], index_mask: u32, masked_time: u32) -> u32 {
     #[inline(always)]
@@ -423,6 +453,7 @@ pub(crate) fn prefetch<T>(x: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spikeforge_kernel::spinnaker::ring_buffer::add_saturating;
 
     /// `deliver` (wrapping adds, redone with saturating adds when a sum
     /// passed 0xFFFF) against the plain saturating walk of the same runs in
@@ -435,31 +466,37 @@ mod tests {
     fn deliver_equals_saturating_walk() {
         let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
         let mut next = move |n: u32| rng.below(n);
-        let layout = RingBufferLayout { log_n_neurons: 4, log_n_synapse_types: 1, log_max_delay: 2 };
-        let (bits, n_places, n_src) = (layout.len().trailing_zeros(), 2u32, 12u32);
+        // Three places: the merged layout pads them to four.
+        let core = RingBufferLayout { log_n_neurons: 4, log_n_synapse_types: 1, log_max_delay: 2 };
+        let (n_places, n_src) = (3u32, 12u32);
+        let layout = Merged { core, place_bits: 2 };
         let sources = vec![Some((0, n_src / 2)), Some((n_src / 2, n_src / 2))];
-        let mut f = Fanout { layout: Some(layout), sources, neuron_start: vec![0], buffers: vec![0; n_places as usize * 2 * layout.len()], ..Default::default() };
+        let place = (0..n_places).map(|p| Some((p, core))).collect();
+        let mut f = Fanout { layout: Some(layout), place, sources, neuron_start: vec![0], buffers: vec![0; layout.len()], ..Default::default() };
+        let mut targets = Vec::new();
         for _ in 0..n_src {
             for _ in 0..next(30) {
                 let (p, d, ty, neuron) = (next(n_places), 1 + next(3), next(2), next(16));
-                f.keys.push((p << (bits + 1)) | layout.index(d, ty, neuron) as u32);
+                targets.push((p, d, ty, neuron));
+                f.keys.push(layout.index(d, p, ty, neuron) as u32);
                 f.weights.push(if next(5) == 0 { 0x6000 + next(0x4000) as u16 } else { next(0x800) as u16 });
             }
             f.neuron_start.push(f.keys.len() as u32);
         }
-        let mut reference = (f.buffers.clone(), 0u64, 0u64);
+        // The reference: one ring buffer per place in the core layout.
+        let mut rings = vec![vec![0u16; core.len()]; n_places as usize];
+        let (mut saturated, mut events) = (0u32, 0u64);
         let (mut saturating_steps, mut clean_steps, mut split_saturating) = (0, 0, 0);
         for t in 1..600u32 {
             let spikes: Vec<u32> = (0..n_src).filter(|_| next(4) == 0).collect();
             let prev: Vec<Vec<u32>> = vec![spikes.iter().copied().filter(|&i| i < n_src / 2).collect(), spikes.iter().filter(|&&i| i >= n_src / 2).map(|&i| i - n_src / 2).collect()];
-            // the reference: every run with the saturating add, in order
-            let index_mask = !(layout.len() as u32);
-            let masked_time = ((t - 1) & layout.delay_mask()) << layout.type_index_bits();
+            // the kernel's saturating add, run after run, in order
             for &i in &spikes {
-                let (a, b) = (f.neuron_start[i as usize] as usize, f.neuron_start[i as usize + 1] as usize);
-                // SAFETY: keys within the blocks built above.
-                reference.1 += unsafe { add_run(&mut reference.0, &f.keys[a..b], &f.weights[a..b], index_mask, masked_time) } as u64;
-                reference.2 += (b - a) as u64;
+                for a in f.neuron_start[i as usize] as usize..f.neuron_start[i as usize + 1] as usize {
+                    let (p, d, ty, neuron) = targets[a];
+                    add_saturating(&mut rings[p as usize][core.index(t - 1 + d, ty, neuron)], f.weights[a], &mut saturated);
+                    events += 1;
+                }
             }
             let before = f.saturations;
             let split = t % 2 == 0;
@@ -475,16 +512,26 @@ mod tests {
             } else {
                 clean_steps += 1;
             }
-            assert_eq!((&f.buffers, f.saturations, f.events), (&reference.0, reference.1, reference.2), "step {t}");
-            // consume the slot of t as a core would (so entries do not only grow)
-            for p in 0..n_places as usize {
-                for ty in 0..2 {
-                    for neuron in 0..16 {
-                        let i = p * 2 * layout.len() + layout.index(t, ty, neuron);
-                        f.buffers[i] = 0;
-                        reference.0[i] = 0;
+            assert_eq!((f.saturations, f.events), (saturated as u64, events), "step {t}");
+            let mut merged = vec![0u16; layout.len()];
+            for (p, ring) in rings.iter().enumerate() {
+                for time in t..t + 4 {
+                    for ty in 0..2 {
+                        for neuron in 0..16 {
+                            merged[layout.index(time, p as u32, ty, neuron)] = ring[core.index(time, ty, neuron)];
+                        }
                     }
                 }
+            }
+            assert_eq!(f.buffers, merged, "step {t}");
+            // consume the slot of t as the cores would, through `ring` (so
+            // entries do not only grow)
+            for (p, ring) in rings.iter_mut().enumerate() {
+                let (slot, one) = f.ring(p, t).unwrap();
+                assert_eq!(slot.len(), one.len());
+                assert_eq!(slot, &ring[core.first_index(t)..][..core.slot_len()], "step {t}, place {p}");
+                slot.fill(0);
+                ring[core.first_index(t)..][..core.slot_len()].fill(0);
             }
         }
         assert!(saturating_steps > 40 && clean_steps > 40 && split_saturating > 20, "{saturating_steps} steps saturated ({split_saturating} split), {clean_steps} did not");

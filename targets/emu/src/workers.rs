@@ -178,7 +178,7 @@ pub fn assign(costs: &[u64], workers: usize) -> Vec<usize> {
 /// Step `t` of one core: receive the spikes of `t − 1` (unless `merged`:
 /// the worker's [`Fanout`] has delivered them), update, record.
 #[inline]
-fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>, merged: Option<(&mut [u16], &RingBufferLayout)>) {
+fn step_core(core: &mut CoreState, rec: &mut Recorder, inputs: &[usize], prev: &[Vec<u32>], t: u32, out: &mut Vec<u32>, merged: Option<(&mut [u16], RingBufferLayout)>) {
     out.clear();
     if merged.is_none() {
         for &s in inputs {
@@ -229,7 +229,7 @@ pub fn run_serial(cores: &mut [CoreState], recorders: &mut [Recorder], fanout: &
         }
         fanout.deliver(spikes, t);
         for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
-            step_core(core, rec, &seg.inputs[c], spikes, t, &mut next[c], fanout.ring(c));
+            step_core(core, rec, &seg.inputs[c], spikes, t, &mut next[c], fanout.ring(c, t));
         }
         if seg.learning {
             for (c, core) in cores.iter_mut().enumerate() {
@@ -356,7 +356,7 @@ fn worker(
         }
         for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
             let c = part.ids[k];
-            step_core(core, rec, &seg.inputs[c], &local, t, &mut own[k], fanout.ring(k));
+            step_core(core, rec, &seg.inputs[c], &local, t, &mut own[k], fanout.ring(k, t));
         }
         board.publish(part.me, t, &own);
         for (k, &c) in part.ids.iter().enumerate() {
