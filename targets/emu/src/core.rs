@@ -618,15 +618,23 @@ impl LoihiCore {
     }
 }
 
+/// A value on cache lines of its own (two lines: the adjacent-line
+/// prefetcher pairs them). A recorder's vectors are small heap blocks,
+/// allocated one after the other when the program is loaded; without this
+/// the headers of cores that different workers step shared lines, and every
+/// push of a spike moved the line between the workers.
+#[repr(align(128))]
+struct Padded<T>(T);
+
 /// Samples of one core's recording section.
 pub struct Recorder {
     entries: Vec<(RecordEntry, Vec<u32>)>,
     /// Per entry: whether each local neuron is recorded (spike entries).
     masks: Vec<Vec<bool>>,
     /// Per entry: (step, local neuron) spike events.
-    spikes: Vec<Vec<(u32, u32)>>,
+    spikes: Vec<Padded<Vec<(u32, u32)>>>,
     /// Per entry: raw words, row-major [sample][entry neuron].
-    states: Vec<Vec<i64>>,
+    states: Vec<Padded<Vec<i64>>>,
 }
 
 impl Recorder {
@@ -650,7 +658,7 @@ impl Recorder {
                 m
             })
             .collect();
-        Ok(Recorder { entries, masks, spikes: vec![Vec::new(); n], states: vec![Vec::new(); n] })
+        Ok(Recorder { entries, masks, spikes: (0..n).map(|_| Padded(Vec::new())).collect(), states: (0..n).map(|_| Padded(Vec::new())).collect() })
     }
 
     pub fn sample(&mut self, core: &CoreState, t: u32, spiked: &[u32]) {
@@ -660,13 +668,13 @@ impl Recorder {
                     let mask = &self.masks[k];
                     for &i in spiked {
                         if mask[i as usize] {
-                            self.spikes[k].push((t, i));
+                            self.spikes[k].0.push((t, i));
                         }
                     }
                 }
                 Some(var) if t.is_multiple_of(e.every_n_steps) => {
                     for &i in neurons {
-                        self.states[k].push(core.state(var, i as usize));
+                        self.states[k].0.push(core.state(var, i as usize));
                     }
                 }
                 _ => {}
@@ -675,11 +683,11 @@ impl Recorder {
     }
 
     pub fn spikes(&self, entry: usize) -> &[(u32, u32)] {
-        &self.spikes[entry]
+        &self.spikes[entry].0
     }
 
     pub fn state(&self, entry: usize) -> &[i64] {
-        &self.states[entry]
+        &self.states[entry].0
     }
 }
 
