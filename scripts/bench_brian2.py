@@ -49,7 +49,11 @@ exactly: per pre population, spikes x out-degree ("pre events"); for plastic
 projections also "pre+post updates" = pre events + post spikes x plastic
 in-degree, counted as the emulator bench counts them. Peak memory is the
 binary's max RSS (os.wait4 on a separate run). The ratios compare
-the same network, dt and duration in the same run of bench.sh. For plastic
+the same network, dt and duration in the same run of bench.sh. The host
+may be shared and its speed drift over minutes; so, for networks without
+plasticity, the two sides are also run in alternation (`--paired-rounds`:
+each round our cases, then Brian2's binary, back to back) and the ratio of
+each round is reported with the median and the extremes over rounds. For plastic
 networks the final weights (mean, spread, fractions near the bounds) and the
 post spike counts of both sides are put side by side: they agree loosely,
 not bit for bit (fixed point against float64).
@@ -72,6 +76,11 @@ p.add_argument('--reps', type=int, default=5)
 p.add_argument('--workdir', default='target/bench/brian2')
 p.add_argument('--threads', type=int, nargs='*', default=[0],
                help='OpenMP threads for Brian2 (0 = no OpenMP, the single-threaded reference)')
+p.add_argument('--paired-rounds', type=int, default=7,
+               help='rounds of paired runs on networks without plasticity: in each round every one of our cases '
+                    'of the network (a fresh child process, --paired-reps repetitions, their median) and then '
+                    "Brian2's single-threaded binary once, back to back (0 = none)")
+p.add_argument('--paired-reps', type=int, default=3)
 args = p.parse_args()
 
 import brian2  # noqa: E402
@@ -340,6 +349,19 @@ for (network, dt, dur), case in configs:
                    compile_s=compile_s, loop_s=loops, loop_s_median=median(loops), loop_s_min=min(loops),
                    spikes=spikes, synaptic_events=events, events_per_s=events / median(loops),
                    peak_rss_kb=rss, loadavg_before=la0, loadavg_after=loadavg())
+        if not plastic and threads == 0 and args.paired_rounds > 0:
+            mine = [c['name'] for c in ours['cases']
+                    if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)]
+            paired = dict(rounds=args.paired_rounds, ours_reps=args.paired_reps, brian2_loop_s=[],
+                          ours_loop_s={name: [] for name in mine})
+            for _ in range(args.paired_rounds):
+                for name in mine:
+                    out = subprocess.run([args.bench_bin, '--child', name, '--reps', str(args.paired_reps)],
+                                         check=True, capture_output=True, text=True).stdout
+                    paired['ours_loop_s'][name].append(json.loads(out.strip().splitlines()[-1])['loop_s_median'])
+                device.run(directory=outdir, with_output=False)
+                paired['brian2_loop_s'].append(device._last_run_time)
+            rec['paired'] = paired
         if plastic:
             rec.update(pre_events=events, post_spikes=k['post_spikes'], post_updates=k['post_updates'],
                        pre_post_updates=k['pre_post_updates'],
@@ -371,6 +393,13 @@ for c in ours['cases']:
                brian2_events_per_s=b1['events_per_s'], brian2_peak_rss_kb=b1['peak_rss_kb'],
                events_per_s_ratio=c['events_per_s'] / b1['events_per_s'],
                loop_time_ratio=b1['loop_s_median'] / c['loop_s_median'])
+    paired = b1.get('paired')
+    if paired and c['name'] in paired['ours_loop_s'] and b1['openmp_threads'] == 0:
+        o, b = paired['ours_loop_s'][c['name']], paired['brian2_loop_s']
+        per_round = [(c['synaptic_events'] / oo) / (b1['synaptic_events'] / bb) for oo, bb in zip(o, b)]
+        row['paired'] = dict(rounds=len(o), ours_loop_s=o, brian2_loop_s=b,
+                             events_per_s_ratio_median=median(per_round), events_per_s_ratio_min=min(per_round),
+                             events_per_s_ratio_max=max(per_round))
     if c.get('n_plastic_synapses') and 'pre_post_updates' in b1:
         wo = next(iter((c.get('weights_final') or {}).values()), {})
         wb = next(iter(b1['weights_final'].values()), {})
@@ -408,6 +437,30 @@ if plastic_rows:
               f"{fmt(r['ours_weight_mean']) + ' / ' + fmt(r['brian2_weight_mean']):>24}", file=sys.stderr)
 for s in ours.get('speedup_1_to_2_threads', []):
     print(f"speed-up 1 -> 2 threads, {s['one_thread']}: {s['speedup']:.2f}", file=sys.stderr)
+paired_rows = [r for r in rows if r.get('paired')]
+if paired_rows:
+    print(file=sys.stderr)
+    print(f"paired rounds (ours, then Brian2 single-threaded, back to back): ours / Brian2 events/s per round",
+          file=sys.stderr)
+    print(f"{'case':<22} {'rounds':>6} {'median':>7} {'min':>6} {'max':>6}   ours loop s / Brian2 loop s (medians)",
+          file=sys.stderr)
+    for r in paired_rows:
+        pr = r['paired']
+        print(f"{r['case']:<22} {pr['rounds']:>6} {pr['events_per_s_ratio_median']:>7.2f} "
+              f"{pr['events_per_s_ratio_min']:>6.2f} {pr['events_per_s_ratio_max']:>6.2f}   "
+              f"{median(pr['ours_loop_s']):.4f} / {median(pr['brian2_loop_s']):.4f}", file=sys.stderr)
+    # 1 -> 2 threads from the same rounds: each round's one-thread loop over its two-thread loop.
+    by_name = {r['case']: r['paired']['ours_loop_s'] for r in paired_rows}
+    paired_speedups = []
+    for name, one in by_name.items():
+        two = by_name.get(name.replace('_t1', '_t2')) if name.endswith('_t1') else None
+        if two:
+            per_round = [a / b for a, b in zip(one, two)]
+            paired_speedups.append(dict(one_thread=name, rounds=len(per_round), speedup_median=median(per_round),
+                                        speedup_min=min(per_round), speedup_max=max(per_round)))
+            print(f"speed-up 1 -> 2 threads, {name}, paired rounds: median {median(per_round):.2f} "
+                  f"(min {min(per_round):.2f}, max {max(per_round):.2f})", file=sys.stderr)
+    ours['speedup_1_to_2_threads_paired'] = paired_speedups
 
 doc = dict(ours, brian2=brian, comparison=rows)
 os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
