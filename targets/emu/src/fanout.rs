@@ -69,6 +69,9 @@ pub struct Fanout {
     /// A step begun by [`Fanout::deliver_early`]: its time, the or of its
     /// wrapping sums so far and its events so far.
     pending: Option<(u32, u32, u64)>,
+    /// The runs (synapse ranges) of the spikes being delivered (kept to
+    /// reuse its allocation).
+    runs: Vec<(u32, u32)>,
 }
 
 /// A synapse word's (delay, type, neuron) fields in `layout`.
@@ -260,7 +263,7 @@ impl Fanout {
             return;
         }
         debug_assert!(self.pending.is_none(), "a step's delivery begun twice");
-        let (sums, events) = self.add_wrapping(prev, t, &early);
+        let (sums, events) = self.add_wrapping(prev, t, early);
         self.pending = Some((t, sums, events));
     }
 
@@ -290,7 +293,7 @@ impl Fanout {
             }
             None => (0, 0),
         };
-        let (s, e) = self.add_wrapping(prev, t, &|s| !early(s));
+        let (s, e) = self.add_wrapping(prev, t, |s| !early(s));
         sums |= s;
         events += e;
         if sums > 0xFFFF {
@@ -311,27 +314,36 @@ impl Fanout {
     /// The wrapping adds of the spikes of the source cores `which` selects
     /// for step `t` (their rows prefetched first): the or of the sums and
     /// the number of synaptic events.
-    fn add_wrapping(&mut self, prev: &[Vec<u32>], t: u32, which: &dyn Fn(usize) -> bool) -> (u32, u64) {
+    fn add_wrapping(&mut self, prev: &[Vec<u32>], t: u32, which: impl Fn(usize) -> bool) -> (u32, u64) {
+        let Some(layout) = self.layout else { return (0, 0) };
+        let (index_mask, masked_time) = layout.arrival(t);
+        let Fanout { sources, neuron_start, keys, weights, buffers, runs, .. } = self;
         // The rows of a step's spikes are scattered over the whole matrix
-        // and mostly not in cache: ask for every spike's index entry and
-        // first synapses before walking any, so the misses overlap.
-        for (s, spikes) in prev.iter().enumerate().filter(|&(s, _)| which(s)) {
-            if let Some(&Some((first, n))) = self.sources.get(s) {
-                for &i in spikes.iter().filter(|&&i| i < n) {
-                    let a = self.neuron_start[(first + i) as usize] as usize;
-                    if let (Some(k), Some(w)) = (self.keys.get(a), self.weights.get(a)) {
-                        prefetch(k);
-                        prefetch(w);
-                    }
+        // and mostly not in cache: ask for every spike's first synapses
+        // while listing the runs, and walk them after (the misses overlap).
+        runs.clear();
+        for (s, spikes) in prev.iter().enumerate() {
+            if spikes.is_empty() || !which(s) {
+                continue;
+            }
+            let Some(&Some((first, n))) = sources.get(s) else { continue };
+            for &i in spikes.iter().filter(|&&i| i < n) {
+                let k = (first + i) as usize;
+                let (a, b) = (neuron_start[k], neuron_start[k + 1]);
+                if let (Some(key), Some(w)) = (keys.get(a as usize), weights.get(a as usize)) {
+                    prefetch(key);
+                    prefetch(w);
                 }
+                runs.push((a, b));
             }
         }
         let (mut sums, mut events) = (0u32, 0u64);
-        self.walk(prev, t, which, &mut |buffers, keys, weights, index_mask, masked_time| {
-            events += keys.len() as u64;
+        for &(a, b) in runs.iter() {
+            let r = a as usize..b as usize;
+            events += r.len() as u64;
             // SAFETY: the keys and buffers of this fanout (see `build`).
-            sums |= unsafe { add_run_wrapping(buffers, keys, weights, index_mask, masked_time) };
-        });
+            sums |= unsafe { add_run_wrapping(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) };
+        }
         (sums, events)
     }
 
