@@ -38,10 +38,6 @@ use crate::core::CoreState;
 use crate::Counters;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 
-/// What [`Fanout`]'s walk does with a spike's run: `(buffers, keys,
-/// weights, index_mask, masked_time)`.
-type RunFn<'a> = dyn FnMut(&mut [u16], &[u32], &[u16], u32, u32) + 'a;
-
 /// The merged static rows and ring buffers of a worker's cores.
 #[derive(Debug, Default)]
 pub struct Fanout {
@@ -297,30 +293,36 @@ impl Fanout {
         sums |= s;
         events += e;
         if sums > 0xFFFF {
-            self.walk(prev, t, &|_| true, &mut |buffers, keys, weights, index_mask, masked_time| {
+            self.list_runs(prev, |_| true);
+            let (index_mask, masked_time) = self.arrival(t);
+            let Fanout { keys, weights, buffers, runs, saturations, .. } = self;
+            for &(a, b) in runs.iter() {
+                let r = a as usize..b as usize;
                 // SAFETY: the keys and buffers of this fanout (see `build`).
-                unsafe { sub_run_wrapping(buffers, keys, weights, index_mask, masked_time) };
-            });
-            let mut saturated = 0u64;
-            self.walk(prev, t, &|_| true, &mut |buffers, keys, weights, index_mask, masked_time| {
+                unsafe { sub_run_wrapping(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) };
+            }
+            for &(a, b) in runs.iter() {
+                let r = a as usize..b as usize;
                 // SAFETY: as above.
-                saturated += unsafe { add_run(buffers, keys, weights, index_mask, masked_time) } as u64;
-            });
-            self.saturations += saturated;
+                *saturations += unsafe { add_run(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) } as u64;
+            }
         }
         self.events += events;
     }
 
-    /// The wrapping adds of the spikes of the source cores `which` selects
-    /// for step `t` (their rows prefetched first): the or of the sums and
-    /// the number of synaptic events.
-    fn add_wrapping(&mut self, prev: &[Vec<u32>], t: u32, which: impl Fn(usize) -> bool) -> (u32, u64) {
-        let Some(layout) = self.layout else { return (0, 0) };
-        let (index_mask, masked_time) = layout.arrival(t);
-        let Fanout { sources, neuron_start, keys, weights, buffers, runs, .. } = self;
-        // The rows of a step's spikes are scattered over the whole matrix
-        // and mostly not in cache: ask for every spike's first synapses
-        // while listing the runs, and walk them after (the misses overlap).
+    /// `Merged::arrival` of step `t` (nothing merged: no index is used).
+    fn arrival(&self, t: u32) -> (u32, u32) {
+        self.layout.map_or((0, 0), |l| l.arrival(t))
+    }
+
+    /// Lists in `runs` the synapse ranges of the spikes of the source cores
+    /// `which` selects, in delivery order (source cores ascending, spikes
+    /// in emission order), and asks the cache for each one's first
+    /// synapses: the rows of a step's spikes are scattered over the whole
+    /// matrix and mostly not in cache, so the misses overlap before any run
+    /// is walked.
+    fn list_runs(&mut self, prev: &[Vec<u32>], which: impl Fn(usize) -> bool) {
+        let Fanout { sources, neuron_start, keys, weights, runs, .. } = self;
         runs.clear();
         for (s, spikes) in prev.iter().enumerate() {
             if spikes.is_empty() || !which(s) {
@@ -337,6 +339,14 @@ impl Fanout {
                 runs.push((a, b));
             }
         }
+    }
+
+    /// The wrapping adds of the spikes of the source cores `which` selects
+    /// for step `t`: the or of the sums and the number of synaptic events.
+    fn add_wrapping(&mut self, prev: &[Vec<u32>], t: u32, which: impl Fn(usize) -> bool) -> (u32, u64) {
+        self.list_runs(prev, which);
+        let (index_mask, masked_time) = self.arrival(t);
+        let Fanout { keys, weights, buffers, runs, .. } = self;
         let (mut sums, mut events) = (0u32, 0u64);
         for &(a, b) in runs.iter() {
             let r = a as usize..b as usize;
@@ -345,26 +355,6 @@ impl Fanout {
             sums |= unsafe { add_run_wrapping(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time) };
         }
         (sums, events)
-    }
-
-    /// Calls `f` on the run of every spike of the source cores `which`
-    /// selects, in delivery order (source cores ascending, spikes in
-    /// emission order), with step `t`'s `index_mask` and `masked_time`.
-    fn walk(&mut self, prev: &[Vec<u32>], t: u32, which: &dyn Fn(usize) -> bool, f: &mut RunFn<'_>) {
-        let Some(layout) = self.layout else { return };
-        let (index_mask, masked_time) = layout.arrival(t);
-        let Fanout { sources, neuron_start, keys, weights, buffers, .. } = self;
-        for (s, spikes) in prev.iter().enumerate() {
-            let Some(&Some((first, n))) = sources.get(s) else { continue };
-            if !which(s) {
-                continue;
-            }
-            for &i in spikes.iter().filter(|&&i| i < n) {
-                let k = (first + i) as usize;
-                let r = neuron_start[k] as usize..neuron_start[k + 1] as usize;
-                f(buffers, &keys[r.clone()], &weights[r], index_mask, masked_time);
-            }
-        }
     }
 }
 
