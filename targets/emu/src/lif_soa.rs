@@ -404,6 +404,10 @@ fn passes<P: ParamSource>(st: State<'_>, rb_exc: &mut [u16], rb_inh: &mut [u16],
     flags.iter().map(|&f| f as u32).sum()
 }
 
+/// The 16-lane `mul_arm`, for the STDP lanes too.
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::mul_arm as mul_arm_lanes;
+
 /// The passes of a uniform-parameter core, 16 neurons per AVX-512 vector:
 /// the transfer and every sub-step of a group of 16 neurons run on
 /// registers before the next group (neurons do not interact within a step,
@@ -425,6 +429,21 @@ mod avx512 {
 
     /// Neurons per vector.
     pub const LANES: usize = 16;
+
+    /// `S1615::mul_arm` in 16 lanes: bits 15..46 of each signed 64-bit
+    /// product, truncated to 32 bits (see the module's notes). Used here and
+    /// by the STDP lanes (`stdp_fast`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) fn mul_arm(a: core::arch::x86_64::__m512i, b: core::arch::x86_64::__m512i) -> core::arch::x86_64::__m512i {
+        use core::arch::x86_64::*;
+        // even lanes: the signed products of the low halves of each 64-bit
+        // pair; odd lanes: of the high halves, moved down first
+        let even = _mm512_srli_epi64::<15>(_mm512_mul_epi32(a, b));
+        let odd = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b)));
+        _mm512_mask_blend_epi32(0xAAAA, even, odd)
+    }
 
     /// Whether this CPU can run [`passes_uniform`].
     pub fn available() -> bool {
@@ -527,12 +546,6 @@ mod avx512 {
         let t_refract = _mm512_set1_epi32(p.t_refract);
         let (exc_decay, inh_decay) = (_mm512_set1_epi32(p.exc_decay as i32), _mm512_set1_epi32(p.inh_decay as i32));
         let (exc_init, inh_init) = (_mm512_set1_epi32(p.exc_init as i32), _mm512_set1_epi32(p.inh_init as i32));
-        // mul_arm with a constant `b` broadcast to every lane.
-        let mul_arm = |a: __m512i, b: __m512i| {
-            let even = _mm512_srli_epi64::<15>(_mm512_mul_epi32(a, b));
-            let odd_p = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), b));
-            _mm512_mask_blend_epi32(odd, even, odd_p)
-        };
         // decay with a constant `d` broadcast to every lane. With every
         // `d >= 2^31` (`HIGH`): `d` as `i32` is `d − 2^32`, so `x · d =
         // x · (d − 2^32) + x · 2^32` and `floor(x · d / 2^32)` is the high

@@ -753,20 +753,6 @@ impl Lanes {
     }
 }
 
-/// `S1615::mul_arm` in 16 lanes: `(a · b) >> 15` of the 64-bit product,
-/// truncated to 32 bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn mul_arm_lanes(a: core::arch::x86_64::__m512i, b: core::arch::x86_64::__m512i) -> core::arch::x86_64::__m512i {
-    use core::arch::x86_64::*;
-    // even lanes: the signed products of the low halves of each 64-bit pair;
-    // odd lanes: of the high halves, moved down first
-    let even = _mm512_srli_epi64::<15>(_mm512_mul_epi32(a, b));
-    let odd = _mm512_slli_epi64::<17>(_mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b)));
-    _mm512_mask_blend_epi32(0xAAAA, even, odd)
-}
-
 /// [`row_with`] 16 synapses at a time where [`Lanes`] can, one at a time
 /// elsewhere, the same bits (see [`Lanes`]).
 #[cfg(target_arch = "x86_64")]
@@ -781,6 +767,7 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
     lanes: &Lanes,
 ) -> u32 {
     use core::arch::x86_64::*;
+    use crate::lif_soa::mul_arm_lanes as mul_arm;
     const {
         assert!(core::mem::size_of::<S>() == if S::WIDE { 4 } else { 2 });
     }
@@ -899,10 +886,10 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
             let a = _mm512_permutexvar_epi32(ty, a_plus);
             let hi = _mm512_permutexvar_epi32(ty, max_weight);
             let potentiated = if lanes.mult {
-                let scale = mul_arm_lanes(_mm512_sub_epi32(hi, state), a);
-                _mm512_add_epi32(state, mul_arm_lanes(scale, xs))
+                let scale = mul_arm(_mm512_sub_epi32(hi, state), a);
+                _mm512_add_epi32(state, mul_arm(scale, xs))
             } else {
-                _mm512_min_epi32(_mm512_add_epi32(state, mul_arm_lanes(a, xs)), hi)
+                _mm512_min_epi32(_mm512_add_epi32(state, mul_arm(a, xs)), hi)
             };
             _mm512_mask_mov_epi32(state, one, potentiated)
         } else {
@@ -912,10 +899,10 @@ unsafe fn row_lanes<T: Depression, W: WeightRule<Terms = T::Terms>, S: LaneWeigh
         let lo = _mm512_permutexvar_epi32(ty, min_weight);
         let xs = _mm512_slli_epi32::<4>(x);
         let depressed = if lanes.mult {
-            let scale = mul_arm_lanes(_mm512_sub_epi32(state, lo), a);
-            _mm512_sub_epi32(state, mul_arm_lanes(scale, xs))
+            let scale = mul_arm(_mm512_sub_epi32(state, lo), a);
+            _mm512_sub_epi32(state, mul_arm(scale, xs))
         } else {
-            _mm512_max_epi32(_mm512_sub_epi32(state, mul_arm_lanes(a, xs)), lo)
+            _mm512_max_epi32(_mm512_sub_epi32(state, mul_arm(a, xs)), lo)
         };
         let state = _mm512_mask_mov_epi32(state, dep, depressed);
         // `WeightState::store` (arithmetic shift, then 16-bit truncation)
