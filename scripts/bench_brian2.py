@@ -53,7 +53,11 @@ the same network, dt and duration in the same run of bench.sh. The host
 may be shared and its speed drift over minutes; so, for networks without
 plasticity, the two sides are also run in alternation (`--paired-rounds`:
 each round our cases, then Brian2's binary, back to back) and the ratio of
-each round is reported with the median and the extremes over rounds. For plastic
+each round is reported with the median and the extremes over rounds. Each
+round also runs two copies of our one-thread case at once (started together
+after compiling, `--start-at-ms`): what the host's two CPUs give two fully
+independent runs in that minute is the ceiling for the two-thread case, and
+the 1 -> 2 thread speed-up is reported as a share of it. For plastic
 networks the final weights (mean, spread, fractions near the bounds) and the
 post spike counts of both sides are put side by side: they agree loosely,
 not bit for bit (fixed point against float64).
@@ -300,6 +304,31 @@ def max_rss_kb(outdir):
     return kb if kb >= 0 else None
 
 
+def ours_child(name):
+    out = subprocess.run([args.bench_bin, '--child', name, '--reps', str(args.paired_reps)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ours_children_at_once(name, n):
+    """`n` children of one case, each told to start its repetitions at the
+    same wall-clock time (after compiling); their records. A child that
+    compiled past the start time is started again with a later one."""
+    lead_ms = 2000
+    for _ in range(3):
+        at = int(time.time() * 1000) + lead_ms
+        procs = [subprocess.Popen([args.bench_bin, '--child', name, '--reps', str(args.paired_reps),
+                                   '--start-at-ms', str(at)], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        outs = [p.communicate()[0] for p in procs]
+        if any(p.returncode != 0 for p in procs):
+            raise SystemExit(f"{name}: a child failed")
+        recs = [json.loads(o.strip().splitlines()[-1]) for o in outs]
+        if all((r.get('start_late_s') or 0.0) < 0.01 for r in recs):
+            return recs
+        lead_ms *= 2
+    raise SystemExit(f"{name}: the children never started together (compiling took over {lead_ms // 2} ms)")
+
+
 def median(v):
     return float(np.median(v))
 
@@ -353,12 +382,14 @@ for (network, dt, dur), case in configs:
             mine = [c['name'] for c in ours['cases']
                     if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)]
             paired = dict(rounds=args.paired_rounds, ours_reps=args.paired_reps, brian2_loop_s=[],
-                          ours_loop_s={name: [] for name in mine})
+                          ours_loop_s={name: [] for name in mine},
+                          two_copies_loop_s={name: [] for name in mine if name.endswith('_t1')})
             for _ in range(args.paired_rounds):
                 for name in mine:
-                    out = subprocess.run([args.bench_bin, '--child', name, '--reps', str(args.paired_reps)],
-                                         check=True, capture_output=True, text=True).stdout
-                    paired['ours_loop_s'][name].append(json.loads(out.strip().splitlines()[-1])['loop_s_median'])
+                    paired['ours_loop_s'][name].append(ours_child(name)['loop_s_median'])
+                # The host's two-way ceiling: two copies of the one-thread case at once.
+                for name in paired['two_copies_loop_s']:
+                    paired['two_copies_loop_s'][name].append([r['loop_s_median'] for r in ours_children_at_once(name, 2)])
                 device.run(directory=outdir, with_output=False)
                 paired['brian2_loop_s'].append(device._last_run_time)
             rec['paired'] = paired
@@ -398,6 +429,7 @@ for c in ours['cases']:
         o, b = paired['ours_loop_s'][c['name']], paired['brian2_loop_s']
         per_round = [(c['synaptic_events'] / oo) / (b1['synaptic_events'] / bb) for oo, bb in zip(o, b)]
         row['paired'] = dict(rounds=len(o), ours_loop_s=o, brian2_loop_s=b,
+                             two_copies_loop_s=paired.get('two_copies_loop_s', {}).get(c['name'], []),
                              events_per_s_ratio_median=median(per_round), events_per_s_ratio_min=min(per_round),
                              events_per_s_ratio_max=max(per_round))
     if c.get('n_plastic_synapses') and 'pre_post_updates' in b1:
@@ -461,6 +493,28 @@ if paired_rows:
             print(f"speed-up 1 -> 2 threads, {name}, paired rounds: median {median(per_round):.2f} "
                   f"(min {min(per_round):.2f}, max {max(per_round):.2f})", file=sys.stderr)
     ours['speedup_1_to_2_threads_paired'] = paired_speedups
+    # The same against the host's own two-way ceiling in each round: two
+    # copies of the one-thread case at once do the work of two runs in the
+    # time of the slower copy, so an ideal split of one run over the two
+    # CPUs would take half of that; ceiling = one-thread loop / that half.
+    ceilings = []
+    for r in paired_rows:
+        copies = r['paired'].get('two_copies_loop_s') or []
+        two = by_name.get(r['case'].replace('_t1', '_t2'))
+        if not copies or not two:
+            continue
+        one = r['paired']['ours_loop_s']
+        ceiling = [2 * a / max(c) for a, c in zip(one, copies)]
+        speedup = [a / b for a, b in zip(one, two)]
+        share = [s / c for s, c in zip(speedup, ceiling)]
+        ceilings.append(dict(one_thread=r['case'], rounds=len(ceiling), two_copies_loop_s=copies,
+                             ceiling_median=median(ceiling), ceiling_min=min(ceiling), ceiling_max=max(ceiling),
+                             speedup_over_ceiling_median=median(share), speedup_over_ceiling_min=min(share),
+                             speedup_over_ceiling_max=max(share)))
+        print(f"host two-way ceiling, {r['case']} (two copies at once): median {median(ceiling):.2f} "
+              f"(min {min(ceiling):.2f}, max {max(ceiling):.2f}); our 1 -> 2 thread speed-up is "
+              f"{median(share):.0%} of it (min {min(share):.0%}, max {max(share):.0%})", file=sys.stderr)
+    ours['two_way_ceiling_paired'] = ceilings
 
 doc = dict(ours, brian2=brian, comparison=rows)
 os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

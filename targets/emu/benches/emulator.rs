@@ -5,6 +5,7 @@
 //!     [--only SUBSTRING] [--reps N]
 //! cargo bench -p spikeforge-emu --bench emulator -- --export DIR --case NAME
 //! cargo bench -p spikeforge-emu --bench emulator -- --list
+//! emulator-<hash> --child NAME [--reps N] [--start-at-ms UNIX_MS]
 //! ```
 //!
 //! Every case is one entry of [`cases`]: a network (an example file plus
@@ -35,6 +36,13 @@
 //!   exactly these row words and row index (`targets/emu/src/plastic.rs`);
 //! * `weights_final`: statistics of the last weight sample of each plastic
 //!   projection (the weights stored after each synapse's last pre spike).
+//!
+//! `--start-at-ms` makes a child wait after compiling until that wall-clock
+//! time (milliseconds since the Unix epoch) before its repetitions: two
+//! children given the same time run at once. `scripts/bench_brian2.py` runs
+//! two copies of a one-thread case so, as the host's own two-way ceiling for
+//! the two-thread case (see docs/performance.md); the record's
+//! `start_late_s` says by how much a child missed the time.
 //!
 //! `--export DIR --case NAME` writes the expanded float network of a case for
 //! a peer simulator (`scripts/bench_brian2.py`): `network.json` (populations
@@ -410,7 +418,7 @@ fn plastic_weights(result: &RunResult, net: &ir::Network) -> Value {
 }
 
 /// Runs one case in this process and returns its JSON record.
-fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
+fn run_case(c: &Case, reps: usize, start_at: Option<std::time::SystemTime>) -> Result<Value, String> {
     let (net, net_hash) = network_ir(c)?;
     let steps = n_steps(c);
     let t0 = Instant::now();
@@ -430,6 +438,16 @@ fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
         return Err(format!("the plastic rows hold {} synapses, the manifest {n_plastic}", mem.synapses));
     }
     let rss_after_compile = proc_status_kb("VmRSS:");
+    // Several children given one start time (`--start-at-ms`) run their
+    // repetitions at the same time; `start_late_s` says by how much this one
+    // missed it (compiling took longer).
+    let start_late_s = start_at.map(|at| match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => {
+            std::thread::sleep(wait);
+            0.0
+        }
+        Err(late) => late.duration().as_secs_f64(),
+    });
     let mut wall = Vec::new();
     let mut cpu = Vec::new();
     let mut counters: Option<spikeforge_emu::Counters> = None;
@@ -479,6 +497,7 @@ fn run_case(c: &Case, reps: usize) -> Result<Value, String> {
         "n_synapses": n_synapses,
         "n_cores": n_cores,
         "compile_s": compile_s,
+        "start_late_s": start_late_s,
         "loop_s": wall,
         "loop_s_median": loop_s,
         "loop_s_min": wall.iter().cloned().fold(f64::INFINITY, f64::min),
@@ -660,13 +679,14 @@ struct Args {
     only: Vec<String>,
     reps: Option<usize>,
     child: Option<String>,
+    start_at: Option<std::time::SystemTime>,
     export: Option<PathBuf>,
     case: Option<String>,
     list: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { quick: false, out: None, only: Vec::new(), reps: None, child: None, export: None, case: None, list: false };
+    let mut a = Args { quick: false, out: None, only: Vec::new(), reps: None, child: None, start_at: None, export: None, case: None, list: false };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -676,6 +696,10 @@ fn parse_args() -> Result<Args, String> {
             "--only" => a.only.push(val("--only")?),
             "--reps" => a.reps = Some(val("--reps")?.parse().map_err(|e| format!("--reps: {e}"))?),
             "--child" => a.child = Some(val("--child")?),
+            "--start-at-ms" => {
+                let ms: u64 = val("--start-at-ms")?.parse().map_err(|e| format!("--start-at-ms: {e}"))?;
+                a.start_at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms));
+            }
             "--export" => a.export = Some(PathBuf::from(val("--export")?)),
             "--case" => a.case = Some(val("--case")?),
             "--list" => a.list = true,
@@ -712,7 +736,7 @@ fn real_main() -> Result<(), String> {
     }
     if let Some(name) = &a.child {
         let c = find(name)?;
-        let rec = run_case(&c, a.reps.unwrap_or(c.reps))?;
+        let rec = run_case(&c, a.reps.unwrap_or(c.reps), a.start_at)?;
         println!("{}", serde_json::to_string(&rec).map_err(|e| e.to_string())?);
         return Ok(());
     }
