@@ -9,25 +9,10 @@
 //! re-created in `product_sequence` below and hashed the result bits with
 //! FNV-1a (32-bit, little-endian bytes).
 
+mod common;
+use common::{fnv, XorShift};
+
 use spikeforge_kernel::fixed::{EncodeError, S1615, S411, U032};
-
-fn fnv(mut h: u32, v: u32) -> u32 {
-    for b in v.to_le_bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(16777619);
-    }
-    h
-}
-
-struct XorShift(u32);
-impl XorShift {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
 
 /// The operand pairs of the C probe, in order.
 fn product_sequence() -> Vec<(i32, i32)> {

@@ -9,16 +9,11 @@
 //! result's raw bits) over every argument in the stated range, so the port is
 //! checked exhaustively, including both saturation boundaries.
 
+mod common;
+use common::fnv;
+
 use spikeforge_kernel::fixed::S1615;
 use spikeforge_kernel::spinnaker::exp::{expk, expulr};
-
-fn fnv(mut h: u32, v: u32) -> u32 {
-    for b in v.to_le_bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(16777619);
-    }
-    h
-}
 
 #[test]
 fn expk_exhaustive_hash() {

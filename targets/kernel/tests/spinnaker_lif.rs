@@ -15,30 +15,15 @@
 //! FNV-1a over (V, exc, inh, refract_timer, spiked) after threshold/reset of
 //! every sub-step, before shaping.
 
+mod common;
+use common::{fnv, XorShift};
+
 use spikeforge_kernel::fixed::S1615;
 use spikeforge_kernel::spinnaker::lif::{
     initialise_core, is_above_threshold, step_core, CoreConfig, CoreIo, LifParams, LifState, ThresholdParams,
 };
 use spikeforge_kernel::spinnaker::ring_buffer::{add_saturating, transfer_slot, RingBufferLayout};
 use spikeforge_kernel::spinnaker::synapse::{ExpParams, ExpSynapseParams, ExpSynapseState};
-
-fn fnv(mut h: u32, v: u32) -> u32 {
-    for b in v.to_le_bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(16777619);
-    }
-    h
-}
-
-struct XorShift(u32);
-impl XorShift {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
 
 /// s16.15 bits as the host writes them:
 /// V_init, V_rest, c_m, tau_m, I_offset, V_reset, T_refract_ms, refract_init,

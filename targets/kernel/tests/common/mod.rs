@@ -1,5 +1,8 @@
 //! Helpers shared by the kernel's integration tests.
 
+// Each test file is its own crate and uses a part of these.
+#![allow(dead_code)]
+
 /// Parses a Python `float.hex()` string of a finite double ("0x1.8p-1",
 /// "0x0.0p+0", "-0x1.0p+3") into its exact value.
 pub fn parse_hex_f64(s: &str) -> f64 {
@@ -46,5 +49,28 @@ pub fn parse_hex_f64(s: &str) -> f64 {
         -v
     } else {
         v
+    }
+}
+
+/// FNV-1a (32-bit) of `v`'s little-endian bytes, continuing from `h`: the
+/// hash the upstream C goldens were taken with (start from 2166136261).
+pub fn fnv(mut h: u32, v: u32) -> u32 {
+    for b in v.to_le_bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(16777619);
+    }
+    h
+}
+
+/// Marsaglia's xorshift32 (13, 17, 5): the operand and input streams the
+/// upstream C goldens were generated from.
+pub struct XorShift(pub u32);
+
+impl XorShift {
+    pub fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
     }
 }
