@@ -84,22 +84,28 @@ struct Network {
     file: &'static str,
     /// Size of the neuron population(s) to override, if any: (population, size).
     resize: Option<(&'static str, u32)>,
+    /// Every projection's delay in ms, if overridden.
+    delay_ms: Option<f64>,
     /// Compile with 32-bit stored plastic weights (`--plastic-weight-bits 32`,
     /// the documented deviation the song2000 example needs: with sPyNNaker's
     /// 16-bit weights its updates are below one weight LSB).
     plastic_weight_bits_32: bool,
 }
 
-const CUBA: Network = Network { key: "cuba", file: "examples/cuba.yaml", resize: None, plastic_weight_bits_32: false };
+const CUBA: Network = Network { key: "cuba", file: "examples/cuba.yaml", resize: None, delay_ms: None, plastic_weight_bits_32: false };
+/// CUBA with every delay 1 ms, as in the network of Brette et al. (2007)
+/// run with delays: at dt = 0.1 ms the workers exchange spikes every 10 steps
+/// (`Emulator::exchange_window`) instead of every step.
+const CUBA_DELAY_1MS: Network = Network { key: "cuba_delay1ms", file: "examples/cuba.yaml", resize: None, delay_ms: Some(1.0), plastic_weight_bits_32: false };
 /// Song, Miller & Abbott 2000: 1000 Poisson inputs → 1 LIF neuron, pair STDP.
-const SONG: Network = Network { key: "song", file: "examples/song2000.yaml", resize: None, plastic_weight_bits_32: true };
+const SONG: Network = Network { key: "song", file: "examples/song2000.yaml", resize: None, delay_ms: None, plastic_weight_bits_32: true };
 /// The same rule, 1000 Poisson inputs → 1000 LIF neurons, all-to-all plastic (1 M synapses).
-const STDP_SCALED: Network = Network { key: "stdp_scaled", file: "examples/song2000.yaml", resize: Some(("neuron", 1000)), plastic_weight_bits_32: true };
+const STDP_SCALED: Network = Network { key: "stdp_scaled", file: "examples/song2000.yaml", resize: Some(("neuron", 1000)), delay_ms: None, plastic_weight_bits_32: true };
 /// The scaled network at the example's earlier parameters (output ~3.5 Hz),
 /// where the emulator and Brian2 fire nearly the same post spikes: the
 /// plastic comparison on equal work.
 const STDP_LOWRATE: Network =
-    Network { key: "stdp_lowrate", file: "targets/emu/benches/networks/stdp_lowrate.yaml", resize: Some(("neuron", 1000)), plastic_weight_bits_32: true };
+    Network { key: "stdp_lowrate", file: "targets/emu/benches/networks/stdp_lowrate.yaml", resize: Some(("neuron", 1000)), delay_ms: None, plastic_weight_bits_32: true };
 
 /// One measured configuration.
 #[derive(Clone, Debug)]
@@ -126,6 +132,9 @@ fn cases() -> Vec<Case> {
         for threads in [1, 2] {
             v.push(case(CUBA, dt, dur, threads, reps, quick));
         }
+    }
+    for threads in [1, 2] {
+        v.push(case(CUBA_DELAY_1MS, 0.1, 1.0, threads, 7, false));
     }
     // Plasticity (issue 4): one entry each.
     for threads in [1, 2] {
@@ -156,6 +165,11 @@ fn network_ir(c: &Case) -> Result<(ir::Network, String), String> {
     if let Some((pop, size)) = c.network.resize {
         let p = net.populations.iter_mut().find(|p| p.name == pop).ok_or_else(|| format!("no population '{pop}'"))?;
         p.size = size;
+    }
+    if let Some(d) = c.network.delay_ms {
+        for p in &mut net.projections {
+            p.delay_ms = Some(ir::Distribution { kind: Some(ir::distribution::Kind::Constant(d)) });
+        }
     }
     let print = fingerprint(format!("{net:?}").as_bytes());
     Ok((net, print))
@@ -457,9 +471,11 @@ fn run_case(c: &Case, reps: usize, start_at: Option<std::time::SystemTime>) -> R
     // As `spikeforge run --threads` does: at most `c.threads` workers, fewer
     // for a network too small to split (Song: one neuron core).
     let mut workers = 0;
+    let mut window = 1;
     for _ in 0..reps {
         let mut emu = Emulator::with_max_threads(program.clone(), c.threads).map_err(|e| e.to_string())?;
         workers = emu.workers();
+        window = emu.exchange_window();
         let c0 = process_cpu_s();
         let t0 = Instant::now();
         let (result, k) = emu.run(steps, |_| {}).map_err(|e| e.to_string())?;
@@ -492,6 +508,7 @@ fn run_case(c: &Case, reps: usize, start_at: Option<std::time::SystemTime>) -> R
         "steps": steps,
         "threads": c.threads,
         "workers": workers,
+        "exchange_window": window,
         "reps": reps,
         "n_neurons": n_neurons,
         "n_synapses": n_synapses,

@@ -68,6 +68,8 @@ pub struct Fanout {
     /// The runs (synapse ranges) of the spikes being delivered (kept to
     /// reuse its allocation).
     runs: Vec<(u32, u32)>,
+    /// The shortest delay (steps) of a merged synapse (`None`: no synapse).
+    min_delay: Option<u32>,
 }
 
 /// A synapse word's (delay, type, neuron) fields in `layout`.
@@ -174,6 +176,7 @@ impl Fanout {
                     let Some((p, own)) = place[k] else { continue };
                     for &word in cores[k].static_row(s as u32, i).unwrap_or(&[]) {
                         let (d, ty, neuron) = fields(word, &own);
+                        f.min_delay = Some(f.min_delay.map_or(d, |m| m.min(d)));
                         f.keys.push(layout.index(d, p, ty, neuron) as u32);
                         f.weights.push((word >> 16) as u16);
                     }
@@ -185,6 +188,19 @@ impl Fanout {
         assert!(f.keys.iter().all(|&k| (k as usize) < f.buffers.len()), "merged row key outside the merged buffers");
         f.place = place;
         f
+    }
+
+    /// Whether slot `k`'s core is merged (every spike it receives arrives
+    /// through [`Fanout::deliver`]).
+    pub fn merges(&self, k: usize) -> bool {
+        matches!(self.place.get(k), Some(Some(_)))
+    }
+
+    /// The shortest delay, in steps, of the merged synapses (`None`: there
+    /// are none). A spike of step `t` arrives at `t + min_delay` at the
+    /// earliest.
+    pub fn min_delay(&self) -> Option<u32> {
+        self.min_delay
     }
 
     /// If slot `k`'s core is merged: its time slot of step `t` as a ring

@@ -132,6 +132,9 @@ pub struct Emulator {
     /// when the program is loaded; they also count the events and
     /// saturations of merged delivery (the cores do not).
     fanouts: Vec<fanout::Fanout>,
+    /// Steps between exchanges of spikes between workers
+    /// ([`workers::exchange_window`]).
+    window: u32,
 }
 
 impl Emulator {
@@ -168,7 +171,7 @@ impl Emulator {
             i.dedup();
         }
         let learning = cores.iter().any(|c| c.has_learning());
-        Ok(Emulator { program, cores, recorders, inputs, threads: 1, learning, reference: false, assignment: Vec::new(), fanouts: Vec::new() })
+        Ok(Emulator { program, cores, recorders, inputs, threads: 1, learning, reference: false, assignment: Vec::new(), fanouts: Vec::new(), window: 1 })
     }
 
     /// Loads the program for at most `max_threads` workers: a network with
@@ -196,7 +199,8 @@ impl Emulator {
         let workers = if self.reference { 1 } else { self.threads.min(n).max(1) };
         let costs: Vec<u64> = self.cores.iter().map(CoreState::cost).collect();
         self.assignment = workers::assign(&costs, workers);
-        self.fanouts = workers::members(&self.assignment, workers)
+        let members = workers::members(&self.assignment, workers);
+        self.fanouts = members
             .iter()
             .map(|ids| {
                 if self.reference {
@@ -206,6 +210,17 @@ impl Emulator {
                 fanout::Fanout::build(&cores, ids, &self.inputs, n)
             })
             .collect();
+        self.window = workers::exchange_window(&self.fanouts, &members, &self.inputs, self.learning);
+    }
+
+    /// How many steps the workers run between two exchanges of their
+    /// spikes: 1 (every step), or — when every synapse delays its spike by
+    /// at least that many steps, every arriving spike goes through merged
+    /// static rows and nothing learns — the shortest delay, at most
+    /// 32 steps, as NEST exchanges once per minimum delay.
+    /// The output is the same either way.
+    pub fn exchange_window(&self) -> u32 {
+        self.window
     }
 
     /// The same program on the reference path: SpiNNaker cores stepped by the
@@ -277,7 +292,7 @@ impl Emulator {
                 .min()
                 .unwrap_or(n_steps as u64)
                 .min(n_steps as u64) as u32;
-            let seg = workers::Segment { inputs: &self.inputs, learning: self.learning, first, last };
+            let seg = workers::Segment { inputs: &self.inputs, learning: self.learning, window: self.window, first, last };
             if workers == 1 {
                 workers::run_serial(&mut self.cores, &mut self.recorders, &mut self.fanouts[0], &seg, &mut spikes, &mut progress);
             } else {

@@ -25,6 +25,14 @@
 //! plus per-core slots cost several more). Cores never share mutable state,
 //! so the result does not depend on the number of workers or on which
 //! worker steps which core.
+//!
+//! When no spike can arrive sooner than `w > 1` steps after it was emitted
+//! (every delay at least `w` steps, every arriving spike merged, nothing
+//! learning: [`exchange_window`]), the workers exchange once per window of
+//! `w` steps instead ([`worker_windowed`], as NEST exchanges once per
+//! minimum delay): a window's spikes are needed in the next window at the
+//! earliest, so each worker steps its cores through the whole window,
+//! exchanges, and then delivers the window's spikes step after step.
 
 use crate::core::{CoreState, Recorder};
 use crate::fanout::Fanout;
@@ -39,9 +47,11 @@ const SPIN_LIMIT: u32 = 1 << 11;
 #[repr(align(64))]
 struct Line([AtomicU32; 16]);
 
-/// One worker's spikes of one step parity, packed: word 0 the stamp, then
-/// one count per core of the worker (its cores in ascending order), then
-/// the ids of those cores one after the other. Lines of its own.
+/// One worker's spikes of one exchange (a step, or a window of steps, see
+/// [`Segment::window`]) of one parity, packed: word 0 the stamp, then per
+/// step one count per core of the worker (its cores in ascending order)
+/// followed by the ids of those cores one after the other. Lines of its
+/// own.
 struct Mailbox(Box<[Line]>);
 
 impl Mailbox {
@@ -69,14 +79,18 @@ pub struct SpikeBoard {
     cores: Vec<Vec<(usize, usize)>>,
     /// Per worker, per parity.
     boxes: Vec<[Mailbox; 2]>,
+    /// The most steps one exchange carries.
+    steps: usize,
     /// Set when a worker panics, so that nobody waits for it forever.
     poisoned: AtomicBool,
 }
 
 impl SpikeBoard {
     /// `capacity[c]`: the most spikes core `c` can emit in a step (its
-    /// neurons); `assignment[c]`: its worker.
-    pub fn new(capacity: &[usize], assignment: &[usize]) -> SpikeBoard {
+    /// neurons); `assignment[c]`: its worker; `steps`: the most steps an
+    /// exchange carries.
+    pub fn new(capacity: &[usize], assignment: &[usize], steps: usize) -> SpikeBoard {
+        let steps = steps.max(1);
         let workers = assignment.iter().max().map_or(0, |&w| w + 1);
         let mut cores = vec![Vec::new(); workers];
         for (c, &w) in assignment.iter().enumerate() {
@@ -85,29 +99,37 @@ impl SpikeBoard {
         let boxes = cores
             .iter()
             .map(|cs| {
-                let words = 1 + cs.len() + cs.iter().map(|&(_, n)| n).sum::<usize>();
+                let words = 1 + steps * (cs.len() + cs.iter().map(|&(_, n)| n).sum::<usize>());
                 [Mailbox::new(words), Mailbox::new(words)]
             })
             .collect();
-        SpikeBoard { cores, boxes, poisoned: AtomicBool::new(false) }
+        SpikeBoard { cores, boxes, steps, poisoned: AtomicBool::new(false) }
     }
 
     fn workers(&self) -> usize {
         self.cores.len()
     }
 
-    /// Publishes `worker`'s spikes of step `t` (`spikes[k]`: those of its
-    /// `k`-th core) and marks them complete.
+    /// Publishes `worker`'s spikes of exchange `t` (a step, or a window of
+    /// steps: `spikes[j * n + k]` holds those of its `k`-th core in the
+    /// exchange's `j`-th step, `n` its number of cores) and marks them
+    /// complete.
     fn publish(&self, worker: usize, t: u32, spikes: &[Vec<u32>]) {
         let b = &self.boxes[worker][(t & 1) as usize];
         let cores = &self.cores[worker];
-        let mut at = 1 + cores.len();
-        for (k, (&(core, cap), s)) in cores.iter().zip(spikes).enumerate() {
-            assert!(s.len() <= cap, "core {core} emitted {} spikes, more than its {cap} neurons", s.len());
-            b.word(1 + k).store(s.len() as u32, Ordering::Relaxed);
-            for &x in s {
-                b.word(at).store(x, Ordering::Relaxed);
-                at += 1;
+        let n = cores.len().max(1);
+        assert!(spikes.len() <= self.steps * n, "{} steps in one exchange, room for {}", spikes.len() / n, self.steps);
+        let mut at = 1;
+        for step in spikes.chunks(n) {
+            let counts = at;
+            at += cores.len();
+            for (k, (&(core, cap), s)) in cores.iter().zip(step).enumerate() {
+                assert!(s.len() <= cap, "core {core} emitted {} spikes, more than its {cap} neurons", s.len());
+                b.word(counts + k).store(s.len() as u32, Ordering::Relaxed);
+                for &x in s {
+                    b.word(at).store(x, Ordering::Relaxed);
+                    at += 1;
+                }
             }
         }
         b.word(0).store(t.wrapping_add(1), Ordering::Release);
@@ -131,18 +153,24 @@ impl SpikeBoard {
         }
     }
 
-    /// Copies `worker`'s spikes of step `t` into `into` (by global core
-    /// index). Only after [`SpikeBoard::wait_for`] of the same step.
-    fn read(&self, worker: usize, t: u32, into: &mut [Vec<u32>]) {
+    /// Copies `worker`'s spikes of exchange `t` into `into` (`into[j]`:
+    /// the spikes of the exchange's `j`-th step by global core index; as
+    /// many steps as were published). Only after [`SpikeBoard::wait_for`]
+    /// of the same exchange.
+    fn read(&self, worker: usize, t: u32, into: &mut [Vec<Vec<u32>>]) {
         let b = &self.boxes[worker][(t & 1) as usize];
         let cores = &self.cores[worker];
-        let mut at = 1 + cores.len();
-        for (k, &(core, _)) in cores.iter().enumerate() {
-            let n = b.word(1 + k).load(Ordering::Relaxed) as usize;
-            let v = &mut into[core];
-            v.clear();
-            v.extend((at..at + n).map(|i| b.word(i).load(Ordering::Relaxed)));
-            at += n;
+        let mut at = 1;
+        for step in into.iter_mut() {
+            let counts = at;
+            at += cores.len();
+            for (k, &(core, _)) in cores.iter().enumerate() {
+                let n = b.word(counts + k).load(Ordering::Relaxed) as usize;
+                let v = &mut step[core];
+                v.clear();
+                v.extend((at..at + n).map(|i| b.word(i).load(Ordering::Relaxed)));
+                at += n;
+            }
         }
     }
 }
@@ -210,6 +238,12 @@ pub struct Segment<'a> {
     pub inputs: &'a [Vec<usize>],
     /// Whether to run the learning pass after each step.
     pub learning: bool,
+    /// Steps between exchanges of spikes between workers (at least 1). More
+    /// than one only if no spike can arrive sooner than that many steps
+    /// after it was emitted and every spike arrives through the workers'
+    /// [`Fanout`]s (see [`exchange_window`]): the spikes of a window are
+    /// then needed in the next window at the earliest.
+    pub window: u32,
     pub first: u32,
     pub last: u32,
 }
@@ -276,7 +310,8 @@ pub fn run_parallel(
     progress: &mut dyn FnMut(u32),
 ) -> Result<(), std::io::Error> {
     let workers = fanouts.len();
-    let board = SpikeBoard::new(capacity, assignment);
+    let window = seg.window.max(1);
+    let board = SpikeBoard::new(capacity, assignment, window as usize);
     let mut parts: Vec<Part<'_>> = (0..workers).map(|me| Part { me, ids: Vec::new(), cores: Vec::new(), recorders: Vec::new() }).collect();
     for (c, (core, rec)) in cores.iter_mut().zip(recorders.iter_mut()).enumerate() {
         let p = &mut parts[assignment[c]];
@@ -295,7 +330,11 @@ pub fn run_parallel(
             let spawned = std::thread::Builder::new()
                 .name(format!("spikeforge-emu-{}", k + 1))
                 .spawn_scoped(s, move || {
-                    worker(part, fanout, board, seg, local, &mut |_| {});
+                    if window > 1 {
+                        worker_windowed(part, fanout, board, seg, local, &mut |_| {});
+                    } else {
+                        worker(part, fanout, board, seg, local, &mut |_| {});
+                    }
                 });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -310,6 +349,7 @@ pub fn run_parallel(
             }
         }
         let local = match mine {
+            Some((part, fanout)) if window > 1 => worker_windowed(part, fanout, board, seg, start.clone(), progress),
             Some((part, fanout)) => worker(part, fanout, board, seg, start.clone(), progress),
             None => start.clone(),
         };
@@ -372,7 +412,7 @@ fn worker(
         }
         for w in (0..board.workers()).filter(|&w| w != part.me) {
             board.wait_for(w, t);
-            board.read(w, t, &mut local);
+            board.read(w, t, std::slice::from_mut(&mut local));
         }
         if seg.learning {
             for (k, core) in part.cores.iter_mut().enumerate() {
@@ -384,4 +424,93 @@ fn worker(
     }
     fanout.store(&mut part.cores, seg.last);
     local
+}
+
+/// The most steps between two exchanges (a window's spikes fill a mailbox).
+pub const MAX_WINDOW: u32 = 32;
+
+/// The steps between exchanges for `fanouts` (one per worker, slots as in
+/// [`members`]): the shortest delay of any merged synapse (at most
+/// [`MAX_WINDOW`]) if every core that receives spikes (`inputs`) is merged
+/// in its worker's fanout and no core learns, else 1 (exchange every step).
+/// A spike of step `s` then arrives at `s + window` at the earliest: the
+/// spikes of one window are needed in the next one at the earliest, and the
+/// workers exchange them once per window.
+pub fn exchange_window(fanouts: &[Fanout], members: &[Vec<usize>], inputs: &[Vec<usize>], learning: bool) -> u32 {
+    if learning || fanouts.len() < 2 {
+        return 1;
+    }
+    let all_merged = members.iter().zip(fanouts).all(|(ids, f)| ids.iter().enumerate().all(|(k, &c)| inputs[c].is_empty() || f.merges(k)));
+    if !all_merged {
+        return 1;
+    }
+    fanouts.iter().filter_map(Fanout::min_delay).min().map_or(1, |d| d.clamp(1, MAX_WINDOW))
+}
+
+/// One worker's steps when spikes are exchanged once per window of
+/// `seg.window` steps (see [`exchange_window`]): in each window it steps its
+/// cores through every step of the window, publishes their spikes of all of
+/// them at once, reads the others', and then delivers the window's spikes
+/// step after step — the calls [`run_serial`] makes, in its order, so the
+/// same adds reach every entry in the same order. A window's spikes land at
+/// the next window's first step or later, which no core has read yet. The
+/// spikes of the segment's last step are not delivered: they are returned
+/// (every core's) for the next segment's first step, as on the other paths.
+fn worker_windowed(
+    mut part: Part<'_>,
+    fanout: &mut Fanout,
+    board: &SpikeBoard,
+    seg: &Segment<'_>,
+    local: Vec<Vec<u32>>,
+    progress: &mut dyn FnMut(u32),
+) -> Vec<Vec<u32>> {
+    let _guard = PoisonOnPanic(board);
+    let window = seg.window.max(1) as usize;
+    let n_own = part.cores.len();
+    fanout.load(&part.cores, seg.first);
+    // Every core's spikes of `first - 1`.
+    fanout.deliver(&local, seg.first);
+    // Per step of the window, every core's spikes (by global index).
+    let mut steps: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); local.len()]; window];
+    // This worker's cores' spikes of the window, step after step.
+    let mut own: Vec<Vec<u32>> = vec![Vec::new(); window * n_own];
+    let mut last_len = 0;
+    let (mut first, mut exchange) = (seg.first, 0u32);
+    while first <= seg.last {
+        let len = ((seg.last - first) as usize + 1).min(window);
+        for j in 0..len {
+            let t = first + j as u32;
+            for (k, (core, rec)) in part.cores.iter_mut().zip(part.recorders.iter_mut()).enumerate() {
+                let c = part.ids[k];
+                debug_assert!(seg.inputs[c].is_empty() || fanout.merges(k), "core {c} receives outside the fanout");
+                // Nothing arrives but through the fanout: no previous spikes to walk.
+                step_core(core, rec, &seg.inputs[c], &[], t, &mut own[j * n_own + k], fanout.ring(k, t));
+            }
+            progress(t);
+        }
+        board.publish(part.me, exchange, &own[..len * n_own]);
+        for (j, step) in steps.iter_mut().enumerate().take(len) {
+            for (k, &c) in part.ids.iter().enumerate() {
+                std::mem::swap(&mut step[c], &mut own[j * n_own + k]);
+            }
+        }
+        for w in (0..board.workers()).filter(|&w| w != part.me) {
+            board.wait_for(w, exchange);
+            board.read(w, exchange, &mut steps[..len]);
+        }
+        for (j, spikes) in steps.iter().enumerate().take(len) {
+            let t = first + j as u32;
+            if t < seg.last {
+                fanout.deliver(spikes, t + 1);
+            }
+        }
+        last_len = len;
+        first += len as u32;
+        exchange += 1;
+    }
+    fanout.store(&mut part.cores, seg.last);
+    if last_len == 0 {
+        return local;
+    }
+    steps.swap_remove(last_len - 1)
 }

@@ -99,3 +99,44 @@ fn synchronous_volleys_equal_reference() {
         }
     }
 }
+
+/// Exchanging spikes once per window of steps: a CUBA-like network at
+/// dt = 0.1 ms whose every delay is at least 1 ms (10 steps; others 1.2, 1.5
+/// and 2.3 ms), driven by an array source, with a weight recording every 37
+/// steps that ends segments inside windows (the pending entries leave the
+/// merged buffers and come back between two exchanges). With 2 and 3
+/// workers the workers exchange every 10 steps; counters, spikes, states and
+/// every core's final state (ring buffers included) equal the reference
+/// path's, and the 1-thread run's. CUBA itself (one-step delays) keeps
+/// exchanging every step.
+#[test]
+fn exchange_per_window_equals_reference() {
+    let times: Vec<String> = (0..50).map(|i| format!("[{}]", (0..20).map(|k| format!("{:.1}", 2.0 + 4.7 * k as f64 + 0.3 * (i % 7) as f64)).collect::<Vec<_>>().join(", "))).collect();
+    let lif = "tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -49, v_reset_mv: -60, v_thresh_mv: -50, tau_refrac_ms: 5, tau_syn_e_ms: 5, tau_syn_i_ms: 10";
+    let text = format!(
+        "spikeforge: 1\nname: windows\ndt_ms: 0.1\nduration_ms: 100\nseed: 5\npopulations:\n  - name: src\n    spike_source_array:\n      times_ms: [{}]\n  - name: exc\n    size: 800\n    if_curr_exp: {{{lif}, v_init_distribution_mv: {{uniform: {{low: -60, high: -50, seed: 1}}}}}}\n  - name: inh\n    size: 200\n    if_curr_exp: {{{lif}, v_init_distribution_mv: {{uniform: {{low: -60, high: -50, seed: 2}}}}}}\nprojections:\n  - {{name: drive, pre: src, post: exc, connector: {{fixed_probability: {{p_connect: 0.2, seed: 3}}}}, weight: 0.3, delay_ms: 1.2}}\n  - {{name: ee, pre: exc, post: exc, connector: {{fixed_probability: {{p_connect: 0.08, seed: 11}}}}, weight: 0.081, delay_ms: 1.0}}\n  - {{name: ei, pre: exc, post: inh, connector: {{fixed_probability: {{p_connect: 0.08, seed: 12}}}}, weight: 0.081, delay_ms: 1.0}}\n  - {{name: ie, pre: inh, post: exc, receptor: inhibitory, connector: {{fixed_probability: {{p_connect: 0.08, seed: 13}}}}, weight: 0.45, delay_ms: 1.5}}\n  - {{name: ii, pre: inh, post: inh, receptor: inhibitory, connector: {{fixed_probability: {{p_connect: 0.08, seed: 14}}}}, weight: 0.45, delay_ms: 2.3}}\nrecord:\n  - spikes: {{population: exc}}\n  - spikes: {{population: inh}}\n  - weights: {{projection: ie, every_n_steps: 37}}\n  - state: {{population: exc, variable: v, neurons: [0, 127, 128, 799]}}\n  - state: {{population: inh, variable: i_syn_i, neurons: [0, 199]}}\n",
+        times.join(", ")
+    );
+    let net = yaml::parse(&text, "windows.yaml").unwrap();
+    let steps = 1000;
+    let program = compile(&net, &CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 128, n_steps: steps }).unwrap().program;
+    let n_cores = program.images.len();
+    let mut reference = Emulator::new_reference(program.clone()).unwrap();
+    let (want, want_counters) = reference.run(steps, |_| {}).unwrap();
+    assert!(want_counters.spikes > 3000 && want_counters.synaptic_events > 100_000, "{want_counters:?}");
+    for threads in [1, 2, 3] {
+        let mut fast = Emulator::new(program.clone(), threads).unwrap();
+        assert_eq!(fast.exchange_window(), if threads == 1 { 1 } else { 10 }, "threads {threads}");
+        let (got, got_counters) = fast.run(steps, |_| {}).unwrap();
+        assert_eq!(got_counters, want_counters, "threads {threads}");
+        for (g, w) in got.spikes.iter().zip(&want.spikes) {
+            assert_eq!(g.events, w.events, "spikes of {}, threads {threads}", w.population);
+        }
+        assert_eq!(got, want, "threads {threads}");
+        for c in 0..n_cores {
+            assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "core {c}, threads {threads}");
+        }
+    }
+    let (cuba, _) = cuba(0.1, 10.0);
+    assert_eq!(Emulator::new(cuba, 2).unwrap().exchange_window(), 1);
+}
