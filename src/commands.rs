@@ -334,14 +334,15 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
                 Failure::User
             })?;
         bar.finish();
-        (result, Some((counters, loop_start.elapsed(), emu.workers())), Vec::new())
+        (result, Some((counters, loop_start.elapsed(), emu.workers(), emu.exchange_window())), Vec::new())
     };
     let wall = started.elapsed();
     if let Some(dir) = &run.output {
         result.write_dir(dir).with_context(|| format!("writing {}", dir.display()))?;
         let mut timing = serde_json::json!({"wall_s": wall.as_secs_f64(), "threads": run.threads, "backend": result.backend});
-        if let Some((c, loop_time, workers)) = &counters {
+        if let Some((c, loop_time, workers, window)) = &counters {
             timing["workers"] = serde_json::json!(workers);
+            timing["exchange_window"] = serde_json::json!(window);
             timing["loop_s"] = serde_json::json!(loop_time.as_secs_f64());
             timing["synaptic_events"] = serde_json::json!(c.synaptic_events);
             timing["synaptic_events_per_s"] = serde_json::json!(c.synaptic_events as f64 / loop_time.as_secs_f64().max(1e-12));
@@ -354,7 +355,7 @@ pub fn run(path: &Path, compile_args: &CompileArgs, run: &RunArgs, format: Forma
                 eprintln!("note: {n}");
             }
             print!("{}", result.summary_text());
-            if let Some((c, loop_time, workers)) = &counters {
+            if let Some((c, loop_time, workers, _)) = &counters {
                 let fewer = if *workers < run.threads { format!(" of {} allowed: the network is too small to split further", run.threads) } else { String::new() };
                 println!(
                     "{} synaptic events in {:.3} s ({:.1} M events/s, {} thread(s){fewer}); {} ring-buffer saturations",

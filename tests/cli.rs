@@ -144,16 +144,28 @@ fn usage_errors_exit_1_and_help_exits_0() {
 
 #[test]
 fn run_output_is_identical_for_one_and_two_threads() {
-    let dir1 = scratch("run-t1");
-    let dir2 = scratch("run-t2");
-    // CUBA is large enough for two workers (smaller networks run on one).
-    for (t, d) in [("1", &dir1), ("2", &dir2)] {
-        let o = spikeforge(&["run", "examples/cuba.yaml", "--steps", "300", "--threads", t, "-o", d.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("timing.json")).unwrap()).unwrap();
-        assert_eq!(timing["workers"], serde_json::json!(t.parse::<u32>().unwrap()), "{timing}");
+    // CUBA is large enough for two workers (smaller networks run on one);
+    // with its delays at 1 ms (10 steps) the workers exchange every 10 steps.
+    let cuba = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cuba.yaml")).unwrap();
+    let delayed = scratch("cuba_delay_1ms.yaml");
+    assert!(cuba.contains("delay_ms: 0.1"));
+    std::fs::write(&delayed, cuba.replace("delay_ms: 0.1", "delay_ms: 1.0")).unwrap();
+    for (net, window) in [("examples/cuba.yaml", 1), (delayed.to_str().unwrap(), 10)] {
+        let dir1 = scratch(&format!("run-t1-w{window}"));
+        let dir2 = scratch(&format!("run-t2-w{window}"));
+        for (t, d) in [("1", &dir1), ("2", &dir2)] {
+            let o = spikeforge(&["run", net, "--steps", "300", "--threads", t, "-o", d.to_str().unwrap()]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("timing.json")).unwrap()).unwrap();
+            assert_eq!(timing["workers"], serde_json::json!(t.parse::<u32>().unwrap()), "{timing}");
+            assert_eq!(timing["exchange_window"], serde_json::json!(if t == "1" { 1 } else { window }), "{timing}");
+        }
+        same_files(&dir1, &dir2);
     }
-    // Every file but timing.json is byte-identical.
+}
+
+/// Every file of two result directories but timing.json is byte-identical.
+fn same_files(dir1: &Path, dir2: &Path) {
     let mut files = Vec::new();
     fn walk(root: &Path, rel: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(root.join(rel)).unwrap() {
@@ -166,7 +178,7 @@ fn run_output_is_identical_for_one_and_two_threads() {
             }
         }
     }
-    walk(&dir1, Path::new(""), &mut files);
+    walk(dir1, Path::new(""), &mut files);
     files.sort();
     assert!(files.len() >= 4, "{files:?}");
     for f in &files {
@@ -176,7 +188,7 @@ fn run_output_is_identical_for_one_and_two_threads() {
         assert_eq!(std::fs::read(dir1.join(f)).unwrap(), std::fs::read(dir2.join(f)).unwrap(), "{} differs between 1 and 2 threads", f.display());
     }
     let mut files2 = Vec::new();
-    walk(&dir2, Path::new(""), &mut files2);
+    walk(dir2, Path::new(""), &mut files2);
     files2.sort();
     assert_eq!(files, files2);
 }
