@@ -7,7 +7,8 @@
 use spikeforge_compiler::lower::{compile, CompileOptions, TargetProfile};
 use spikeforge_compiler::program::MachineProgram;
 use spikeforge_compiler::yaml;
-use spikeforge_emu::Emulator;
+use spikeforge_emu::{Counters, Emulator};
+use spikeforge_results::RunResult;
 use std::path::Path;
 
 /// CUBA with `dt_ms`, run for `duration_ms`, recording every spike and the
@@ -27,17 +28,18 @@ fn cuba(dt_ms: f64, duration_ms: f64) -> (MachineProgram, u32) {
     (compiled.program, steps)
 }
 
-fn compare(dt_ms: f64, duration_ms: f64) {
-    let (program, steps) = cuba(dt_ms, duration_ms);
+/// Runs `program` for `steps` on the reference path and on the fast path
+/// with 1, 2 and 3 threads (`check` sees each fast emulator before its run)
+/// and asserts that the counters, every spike, every recorded state word
+/// and weight, and every core's final state agree. Returns the reference
+/// run (for the caller's checks that the comparison is not weak).
+fn assert_fast_equals_reference(program: &MachineProgram, steps: u32, check: impl Fn(&Emulator, usize)) -> (RunResult, Counters) {
     let n_cores = program.images.len();
     let mut reference = Emulator::new_reference(program.clone()).unwrap();
     let (want, want_counters) = reference.run(steps, |_| {}).unwrap();
-    let spikes: usize = want.spikes.iter().map(|s| s.events.len()).sum();
-    assert!(spikes > 1000, "only {spikes} spikes: the comparison would be weak");
-    assert!(want_counters.synaptic_events > 50_000, "{want_counters:?}");
-    assert_eq!(want.states.len(), 6);
     for threads in [1, 2, 3] {
         let mut fast = Emulator::new(program.clone(), threads).unwrap();
+        check(&fast, threads);
         let (got, got_counters) = fast.run(steps, |_| {}).unwrap();
         assert_eq!(got_counters, want_counters, "threads {threads}");
         for (g, w) in got.spikes.iter().zip(&want.spikes) {
@@ -51,6 +53,16 @@ fn compare(dt_ms: f64, duration_ms: f64) {
             assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "core {c}, threads {threads}");
         }
     }
+    (want, want_counters)
+}
+
+fn compare(dt_ms: f64, duration_ms: f64) {
+    let (program, steps) = cuba(dt_ms, duration_ms);
+    let (want, want_counters) = assert_fast_equals_reference(&program, steps, |_, _| {});
+    let spikes: usize = want.spikes.iter().map(|s| s.events.len()).sum();
+    assert!(spikes > 1000, "only {spikes} spikes: the comparison would be weak");
+    assert!(want_counters.synaptic_events > 50_000, "{want_counters:?}");
+    assert_eq!(want.states.len(), 6);
 }
 
 #[test]
@@ -85,19 +97,8 @@ fn synchronous_volleys_equal_reference() {
     let net = yaml::parse(&text, "volleys.yaml").unwrap();
     let steps = 200;
     let program = compile(&net, &CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 256, n_steps: steps }).unwrap().program;
-    let n_cores = program.images.len();
-    let mut reference = Emulator::new_reference(program.clone()).unwrap();
-    let (want, want_counters) = reference.run(steps, |_| {}).unwrap();
+    let (_, want_counters) = assert_fast_equals_reference(&program, steps, |_, _| {});
     assert!(want_counters.synaptic_events > 10_000_000 && want_counters.spikes > 40_000, "{want_counters:?}");
-    for threads in [1, 2, 3] {
-        let mut fast = Emulator::new(program.clone(), threads).unwrap();
-        let (got, got_counters) = fast.run(steps, |_| {}).unwrap();
-        assert_eq!(got_counters, want_counters, "threads {threads}");
-        assert_eq!(got, want, "threads {threads}");
-        for c in 0..n_cores {
-            assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "core {c}, threads {threads}");
-        }
-    }
 }
 
 /// Exchanging spikes once per window of steps: a CUBA-like network at
@@ -120,23 +121,10 @@ fn exchange_per_window_equals_reference() {
     let net = yaml::parse(&text, "windows.yaml").unwrap();
     let steps = 1000;
     let program = compile(&net, &CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 128, n_steps: steps }).unwrap().program;
-    let n_cores = program.images.len();
-    let mut reference = Emulator::new_reference(program.clone()).unwrap();
-    let (want, want_counters) = reference.run(steps, |_| {}).unwrap();
-    assert!(want_counters.spikes > 3000 && want_counters.synaptic_events > 100_000, "{want_counters:?}");
-    for threads in [1, 2, 3] {
-        let mut fast = Emulator::new(program.clone(), threads).unwrap();
+    let (_, want_counters) = assert_fast_equals_reference(&program, steps, |fast, threads| {
         assert_eq!(fast.exchange_window(), if threads == 1 { 1 } else { 10 }, "threads {threads}");
-        let (got, got_counters) = fast.run(steps, |_| {}).unwrap();
-        assert_eq!(got_counters, want_counters, "threads {threads}");
-        for (g, w) in got.spikes.iter().zip(&want.spikes) {
-            assert_eq!(g.events, w.events, "spikes of {}, threads {threads}", w.population);
-        }
-        assert_eq!(got, want, "threads {threads}");
-        for c in 0..n_cores {
-            assert_eq!(fast.spinnaker_state(c), reference.spinnaker_state(c), "core {c}, threads {threads}");
-        }
-    }
+    });
+    assert!(want_counters.spikes > 3000 && want_counters.synaptic_events > 100_000, "{want_counters:?}");
     let (cuba, _) = cuba(0.1, 10.0);
     assert_eq!(Emulator::new(cuba, 2).unwrap().exchange_window(), 1);
 }
