@@ -210,14 +210,16 @@ impl Emulator {
                 fanout::Fanout::build(&cores, ids, &self.inputs, n)
             })
             .collect();
-        self.window = workers::exchange_window(&self.fanouts, &members, &self.inputs, self.learning);
+        let capacity: Vec<usize> = self.cores.iter().map(CoreState::max_spikes).collect();
+        self.window = workers::exchange_window(&self.fanouts, &members, &self.inputs, &capacity, self.learning);
     }
 
     /// How many steps the workers run between two exchanges of their
     /// spikes: 1 (every step), or — when every synapse delays its spike by
     /// at least that many steps, every arriving spike goes through merged
-    /// static rows and nothing learns — the shortest delay, at most
-    /// 32 steps, as NEST exchanges once per minimum delay.
+    /// static rows and nothing learns — the shortest delay, as NEST
+    /// exchanges once per minimum delay (at most 32 steps, fewer for a
+    /// network so large that a window's mailbox would pass 1 MiB per worker).
     /// The output is the same either way.
     pub fn exchange_window(&self) -> u32 {
         self.window

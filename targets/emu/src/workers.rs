@@ -426,17 +426,24 @@ fn worker(
     local
 }
 
-/// The most steps between two exchanges (a window's spikes fill a mailbox).
+/// The most steps between two exchanges.
 pub const MAX_WINDOW: u32 = 32;
 
+/// The most words a mailbox may take for a window (1 MiB): a mailbox holds
+/// room for every neuron of the worker spiking in every step of the window,
+/// so a large network gets a shorter window.
+const MAX_MAILBOX_WORDS: usize = 1 << 18;
+
 /// The steps between exchanges for `fanouts` (one per worker, slots as in
-/// [`members`]): the shortest delay of any merged synapse (at most
-/// [`MAX_WINDOW`]) if every core that receives spikes (`inputs`) is merged
-/// in its worker's fanout and no core learns, else 1 (exchange every step).
-/// A spike of step `s` then arrives at `s + window` at the earliest: the
-/// spikes of one window are needed in the next one at the earliest, and the
-/// workers exchange them once per window.
-pub fn exchange_window(fanouts: &[Fanout], members: &[Vec<usize>], inputs: &[Vec<usize>], learning: bool) -> u32 {
+/// [`members`]): the shortest delay of any merged synapse if every core
+/// that receives spikes (`inputs`) is merged in its worker's fanout and no
+/// core learns, else 1 (exchange every step); at most [`MAX_WINDOW`], and
+/// at most as many steps as a mailbox of [`MAX_MAILBOX_WORDS`] holds
+/// (`capacity[c]`: the most spikes core `c` emits in a step). A spike of
+/// step `s` then arrives at `s + window` at the earliest: the spikes of one
+/// window are needed in the next one at the earliest, and the workers
+/// exchange them once per window.
+pub fn exchange_window(fanouts: &[Fanout], members: &[Vec<usize>], inputs: &[Vec<usize>], capacity: &[usize], learning: bool) -> u32 {
     if learning || fanouts.len() < 2 {
         return 1;
     }
@@ -444,7 +451,9 @@ pub fn exchange_window(fanouts: &[Fanout], members: &[Vec<usize>], inputs: &[Vec
     if !all_merged {
         return 1;
     }
-    fanouts.iter().filter_map(Fanout::min_delay).min().map_or(1, |d| d.clamp(1, MAX_WINDOW))
+    let per_step = members.iter().map(|ids| ids.len() + ids.iter().map(|&c| capacity[c]).sum::<usize>()).max().unwrap_or(1).max(1);
+    let room = (MAX_MAILBOX_WORDS / per_step).clamp(1, MAX_WINDOW as usize) as u32;
+    fanouts.iter().filter_map(Fanout::min_delay).min().map_or(1, |d| d.clamp(1, room))
 }
 
 /// One worker's steps when spikes are exchanged once per window of

@@ -128,3 +128,22 @@ fn exchange_per_window_equals_reference() {
     let (cuba, _) = cuba(0.1, 10.0);
     assert_eq!(Emulator::new(cuba, 2).unwrap().exchange_window(), 1);
 }
+
+/// A window's mailbox has room for every neuron of a worker spiking in
+/// every step of it and stays within 1 MiB: with 4 ms delays at dt 0.1 ms
+/// (40 steps) a small network exchanges every 32 steps (the most), one of
+/// 2 × 10,000 neurons less often than every step but more often than every
+/// 32 (about 10,000 words a step per worker).
+#[test]
+fn exchange_window_is_bounded() {
+    let net = |n: u32| {
+        let text = format!(
+            "spikeforge: 1\nname: big\ndt_ms: 0.1\nduration_ms: 10\nseed: 1\npopulations:\n  - name: a\n    size: {n}\n    if_curr_exp: {{tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -50, tau_refrac_ms: 2, tau_syn_e_ms: 5, tau_syn_i_ms: 5}}\n  - name: b\n    size: {n}\n    if_curr_exp: {{tau_m_ms: 20, cm_nf: 1.0, v_rest_mv: -65, v_reset_mv: -70, v_thresh_mv: -50, tau_refrac_ms: 2, tau_syn_e_ms: 5, tau_syn_i_ms: 5}}\nprojections:\n  - {{name: ab, pre: a, post: b, connector: {{fixed_probability: {{p_connect: 0.001, seed: 2}}}}, weight: 0.1, delay_ms: 4}}\n  - {{name: ba, pre: b, post: a, connector: {{fixed_probability: {{p_connect: 0.001, seed: 3}}}}, weight: 0.1, delay_ms: 4}}\n"
+        );
+        let net = yaml::parse(&text, "big.yaml").unwrap();
+        compile(&net, &CompileOptions { profile: TargetProfile::Spinnaker, max_neurons_per_core: 256, n_steps: 100 }).unwrap().program
+    };
+    assert_eq!(Emulator::new(net(1000), 2).unwrap().exchange_window(), 32);
+    let w = Emulator::new(net(10_000), 2).unwrap().exchange_window();
+    assert!(w > 1 && w < 32, "{w}");
+}
