@@ -484,10 +484,12 @@ if paired_rows:
     # 1 -> 2 threads from the same rounds: each round's one-thread loop over its two-thread loop.
     by_name = {r['case']: r['paired']['ours_loop_s'] for r in paired_rows}
     paired_speedups = []
+    speedup_rounds = {}
     for name, one in by_name.items():
         two = by_name.get(name.replace('_t1', '_t2')) if name.endswith('_t1') else None
         if two:
             per_round = [a / b for a, b in zip(one, two)]
+            speedup_rounds[name] = per_round
             paired_speedups.append(dict(one_thread=name, rounds=len(per_round), speedup_median=median(per_round),
                                         speedup_min=min(per_round), speedup_max=max(per_round)))
             print(f"speed-up 1 -> 2 threads, {name}, paired rounds: median {median(per_round):.2f} "
@@ -500,12 +502,10 @@ if paired_rows:
     ceilings = []
     for r in paired_rows:
         copies = r['paired'].get('two_copies_loop_s') or []
-        two = by_name.get(r['case'].replace('_t1', '_t2'))
-        if not copies or not two:
+        speedup = speedup_rounds.get(r['case'])
+        if not copies or not speedup:
             continue
-        one = r['paired']['ours_loop_s']
-        ceiling = [2 * a / max(c) for a, c in zip(one, copies)]
-        speedup = [a / b for a, b in zip(one, two)]
+        ceiling = [2 * a / max(c) for a, c in zip(r['paired']['ours_loop_s'], copies)]
         share = [s / c for s, c in zip(speedup, ceiling)]
         ceilings.append(dict(one_thread=r['case'], rounds=len(ceiling), two_copies_loop_s=copies,
                              ceiling_median=median(ceiling), ceiling_min=min(ceiling), ceiling_max=max(ceiling),
