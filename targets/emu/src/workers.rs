@@ -523,3 +523,48 @@ fn worker_windowed(
     }
     steps.swap_remove(last_len - 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window's spikes go through the mailboxes unchanged: three workers,
+    /// cores of different sizes (one assigned out of order, one that never
+    /// spikes), windows of 1 to 5 steps in both parities, random spike sets
+    /// up to a full core; every reader gets every other worker's spikes of
+    /// every step of the window, in emission order, by global core index.
+    #[test]
+    fn mailboxes_carry_windows() {
+        let mut rng = crate::test_rng::Rng(0x2545_F491_4F6C_DD1D);
+        let capacity = [4usize, 1, 7, 3, 5, 2];
+        let assignment = [0usize, 2, 1, 0, 2, 1];
+        let board = SpikeBoard::new(&capacity, &assignment, 5);
+        let members = members(&assignment, 3);
+        for (exchange, len) in [1usize, 5, 3, 2, 5, 4].into_iter().enumerate() {
+            // sent[j][c]: core c's spikes in the window's step j.
+            let sent: Vec<Vec<Vec<u32>>> = (0..len)
+                .map(|_| (0..capacity.len()).map(|c| if c == 1 { Vec::new() } else { (0..capacity[c] as u32).filter(|_| rng.below(3) == 0).collect() }).collect())
+                .collect();
+            for (w, ids) in members.iter().enumerate() {
+                let own: Vec<Vec<u32>> = (0..len).flat_map(|j| ids.iter().map(|&c| sent[j][c].clone()).collect::<Vec<_>>()).collect();
+                board.publish(w, exchange as u32, &own);
+            }
+            for w in 0..members.len() {
+                for other in (0..3).filter(|&o| o != w) {
+                    board.wait_for(other, exchange as u32);
+                    let mut got = vec![vec![vec![u32::MAX]; capacity.len()]; len];
+                    board.read(other, exchange as u32, &mut got);
+                    for (j, step) in got.iter().enumerate() {
+                        for (c, spikes) in step.iter().enumerate() {
+                            if members[other].contains(&c) {
+                                assert_eq!(spikes, &sent[j][c], "exchange {exchange}, step {j}, core {c}, read by {w}");
+                            } else {
+                                assert_eq!(spikes, &vec![u32::MAX], "core {c} is not worker {other}'s");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
