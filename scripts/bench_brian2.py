@@ -57,7 +57,11 @@ each round is reported with the median and the extremes over rounds. Each
 round also runs two copies of our one-thread case at once (started together
 after compiling, `--start-at-ms`): what the host's two CPUs give two fully
 independent runs in that minute is the ceiling for the two-thread case, and
-the 1 -> 2 thread speed-up is reported as a share of it. For plastic
+the 1 -> 2 thread speed-up is reported as a share of it. With
+`--threads 0 2` Brian2 is also built with two OpenMP threads
+(`prefs.devices.cpp_standalone.openmp_threads`, its timer then wall time),
+and that binary runs in the same rounds: the peer's own 1 -> 2 thread
+speed-up on this host, minute by minute, next to ours. For plastic
 networks the final weights (mean, spread, fractions near the bounds) and the
 post spike counts of both sides are put side by side: they agree loosely,
 not bit for bit (fixed point against float64).
@@ -304,6 +308,16 @@ def max_rss_kb(outdir):
     return kb if kb >= 0 else None
 
 
+def brian2_run(outdir):
+    """Runs the binary built in `outdir` once, as `device.run` does, and
+    returns its own timer around Network::run (results/last_run_info.txt);
+    for binaries other than the one built last (`device.run` reads the
+    results of the last build)."""
+    subprocess.run(['./main'], cwd=outdir, stdout=subprocess.DEVNULL, check=True)
+    with open(os.path.join(outdir, 'results', 'last_run_info.txt')) as f:
+        return float(f.read().split()[0])
+
+
 def ours_child(name):
     out = subprocess.run([args.bench_bin, '--child', name, '--reps', str(args.paired_reps)],
                          check=True, capture_output=True, text=True).stdout
@@ -357,6 +371,7 @@ for (network, dt, dur), case in configs:
                          f"(fingerprint {sorted(map(str, ran))}) and the export ({net.get('network_fnv1a64')}); "
                          "run bench.sh again")
     plastic = any(proj.get('plasticity') for proj in net['projections'])
+    built = {}
     for threads in args.threads:
         outdir = os.path.abspath(os.path.join(args.workdir, f'{network}_dt{dt}_{dur}s_th{threads}'))
         if os.path.exists(outdir):
@@ -378,21 +393,7 @@ for (network, dt, dur), case in configs:
                    compile_s=compile_s, loop_s=loops, loop_s_median=median(loops), loop_s_min=min(loops),
                    spikes=spikes, synaptic_events=events, events_per_s=events / median(loops),
                    peak_rss_kb=rss, loadavg_before=la0, loadavg_after=loadavg())
-        if not plastic and threads == 0 and args.paired_rounds > 0:
-            mine = [c['name'] for c in ours['cases']
-                    if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)]
-            paired = dict(rounds=args.paired_rounds, ours_reps=args.paired_reps, brian2_loop_s=[],
-                          ours_loop_s={name: [] for name in mine},
-                          two_copies_loop_s={name: [] for name in mine if name.endswith('_t1')})
-            for _ in range(args.paired_rounds):
-                for name in mine:
-                    paired['ours_loop_s'][name].append(ours_child(name)['loop_s_median'])
-                # The host's two-way ceiling: two copies of the one-thread case at once.
-                for name in paired['two_copies_loop_s']:
-                    paired['two_copies_loop_s'][name].append([r['loop_s_median'] for r in ours_children_at_once(name, 2)])
-                device.run(directory=outdir, with_output=False)
-                paired['brian2_loop_s'].append(device._last_run_time)
-            rec['paired'] = paired
+        built[threads] = (outdir, rec)
         if plastic:
             rec.update(pre_events=events, post_spikes=k['post_spikes'], post_updates=k['post_updates'],
                        pre_post_updates=k['pre_post_updates'],
@@ -403,6 +404,26 @@ for (network, dt, dur), case in configs:
               + (f"{rec['pre_post_updates_per_s'] / 1e6:.1f} M pre+post updates/s, " if plastic else '')
               + f"peak {rss} kB", file=sys.stderr, flush=True)
         brian.append(rec)
+    if not plastic and 0 in built and args.paired_rounds > 0:
+        mine = [c['name'] for c in ours['cases']
+                if 'error' not in c and (c['network'], c['dt_ms'], c['duration_s']) == (network, dt, dur)]
+        # Brian2's binaries with OpenMP (if built) run in the same rounds:
+        # the peer's own 1 -> 2 thread speed-up on this host, minute by minute.
+        omp = {th: o for th, (o, _) in built.items() if th > 0}
+        paired = dict(rounds=args.paired_rounds, ours_reps=args.paired_reps, brian2_loop_s=[],
+                      brian2_openmp_loop_s={str(th): [] for th in omp},
+                      ours_loop_s={name: [] for name in mine},
+                      two_copies_loop_s={name: [] for name in mine if name.endswith('_t1')})
+        for _ in range(args.paired_rounds):
+            for name in mine:
+                paired['ours_loop_s'][name].append(ours_child(name)['loop_s_median'])
+            # The host's two-way ceiling: two copies of the one-thread case at once.
+            for name in paired['two_copies_loop_s']:
+                paired['two_copies_loop_s'][name].append([r['loop_s_median'] for r in ours_children_at_once(name, 2)])
+            paired['brian2_loop_s'].append(brian2_run(built[0][0]))
+            for th, o in omp.items():
+                paired['brian2_openmp_loop_s'][str(th)].append(brian2_run(o))
+        built[0][1]['paired'] = paired
 
 # Ratios: ours / Brian2 on the same network, dt and duration; our 1-thread
 # figure against Brian2 single-threaded (and our 2 threads against both).
@@ -424,10 +445,12 @@ for c in ours['cases']:
                brian2_events_per_s=b1['events_per_s'], brian2_peak_rss_kb=b1['peak_rss_kb'],
                events_per_s_ratio=c['events_per_s'] / b1['events_per_s'],
                loop_time_ratio=b1['loop_s_median'] / c['loop_s_median'])
-    paired = b1.get('paired')
-    if paired and c['name'] in paired['ours_loop_s'] and b1['openmp_threads'] == 0:
+    # The paired rounds (every case of the network, against Brian2 single-threaded).
+    b0 = next((b for b in same if b['openmp_threads'] == 0), None)
+    paired = b0.get('paired') if b0 else None
+    if paired and c['name'] in paired['ours_loop_s']:
         o, b = paired['ours_loop_s'][c['name']], paired['brian2_loop_s']
-        per_round = [(c['synaptic_events'] / oo) / (b1['synaptic_events'] / bb) for oo, bb in zip(o, b)]
+        per_round = [(c['synaptic_events'] / oo) / (b0['synaptic_events'] / bb) for oo, bb in zip(o, b)]
         row['paired'] = dict(rounds=len(o), ours_loop_s=o, brian2_loop_s=b,
                              two_copies_loop_s=paired.get('two_copies_loop_s', {}).get(c['name'], []),
                              events_per_s_ratio_median=median(per_round), events_per_s_ratio_min=min(per_round),
@@ -495,6 +518,24 @@ if paired_rows:
             print(f"speed-up 1 -> 2 threads, {name}, paired rounds: median {median(per_round):.2f} "
                   f"(min {min(per_round):.2f}, max {max(per_round):.2f})", file=sys.stderr)
     ours['speedup_1_to_2_threads_paired'] = paired_speedups
+    # The peer on the same host in the same rounds: Brian2's single-threaded
+    # binary over its OpenMP one (`--threads 0 2`).
+    peer_speedups = []
+    for b in brian:
+        pr = b.get('paired') or {}
+        one = pr.get('brian2_loop_s') or []
+        for th, many in (pr.get('brian2_openmp_loop_s') or {}).items():
+            if not many:
+                continue
+            per_round = [a / m for a, m in zip(one, many)]
+            peer_speedups.append(dict(network=b['network'], dt_ms=b['dt_ms'], duration_s=b['duration_s'],
+                                      openmp_threads=int(th), rounds=len(per_round), brian2_loop_s=one,
+                                      brian2_openmp_loop_s=many, speedup_median=median(per_round),
+                                      speedup_min=min(per_round), speedup_max=max(per_round)))
+            print(f"Brian2 1 -> {th} OpenMP threads, {b['network']} dt {b['dt_ms']} ms {b['duration_s']} s, "
+                  f"paired rounds: median {median(per_round):.2f} (min {min(per_round):.2f}, "
+                  f"max {max(per_round):.2f})", file=sys.stderr)
+    ours['brian2_speedup_paired'] = peer_speedups
     # The same against the host's own two-way ceiling in each round: two
     # copies of the one-thread case at once do the work of two runs in the
     # time of the slower copy, so an ideal split of one run over the two
