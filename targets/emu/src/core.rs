@@ -1,5 +1,6 @@
 //! One emulated core per program image.
 
+use crate::lined::Lined;
 use crate::lif_soa::LifSoa;
 use crate::{Counters, EmuError};
 use spikeforge_kernel::loihi::dense::scale_activation;
@@ -126,11 +127,15 @@ enum SpinnakerNeurons {
     Fast { soa: LifSoa, thresholds: Vec<ThresholdParams> },
 }
 
+/// Aligned to 128 bytes (two cache lines), like [`LoihiCore`] and
+/// [`SourceCore`]: a core's counters, written every step by its worker,
+/// share no line with another worker's data (see [`crate::lined`]).
+#[repr(align(128))]
 pub struct SpinnakerCore {
     neurons: SpinnakerNeurons,
     ring: SpinnakerRing,
-    buffer: Vec<u16>,
-    spiked: Vec<u32>,
+    buffer: Lined<u16>,
+    spiked: Lined<u32>,
     matrix: Matrix,
     /// STDP rows, rule and post histories (`crate::plastic`), if any.
     plastic: Option<Box<crate::plastic::PlasticCore>>,
@@ -141,19 +146,20 @@ pub struct SpinnakerCore {
     spikes: u64,
 }
 
+#[repr(align(128))]
 pub struct LoihiCore {
     neurons: Vec<LoihiNeuron>,
     bias: Vec<i32>,
-    u: Vec<i32>,
-    v: Vec<i32>,
+    u: Lined<i32>,
+    v: Lined<i32>,
     input: LoihiInput,
     /// Delay line: `2^log_max_delay` slots of one i32 per neuron.
-    a_in: Vec<i32>,
+    a_in: Lined<i32>,
     /// Raw weight sums of this step's spikes per (accumulation group, slot,
     /// neuron), scaled by the group's weight exponent and added to the delay
     /// line at the start of the step (Lava's Dense shifts the sum over all
     /// its inputs, whichever cores they come from).
-    scratch: Vec<i64>,
+    scratch: Lined<i64>,
     /// Indices into `scratch` holding a sum.
     touched: Vec<usize>,
     matrix: Matrix,
@@ -163,6 +169,7 @@ pub struct LoihiCore {
     learning: Option<Box<crate::learning::Learning>>,
 }
 
+#[repr(align(128))]
 pub struct SourceCore {
     n_neurons: usize,
     /// Every spike as (step, neuron), ascending (the image's trains are
@@ -218,8 +225,8 @@ impl CoreState {
                 };
                 Ok(CoreState::Spinnaker(Box::new(SpinnakerCore {
                     neurons,
-                    buffer: vec![0; layout.len()],
-                    spiked: vec![0; n.div_ceil(32)],
+                    buffer: Lined::zeroed(layout.len()),
+                    spiked: Lined::zeroed(n.div_ceil(32)),
                     ring,
                     matrix: Matrix::load(img, hint, core)?,
                     plastic: crate::plastic::PlasticCore::load(img, core, &ring)?.map(Box::new),
@@ -242,10 +249,10 @@ impl CoreState {
                     u: neurons.iter().map(|p| p.u_init).collect(),
                     v: neurons.iter().map(|p| p.v_init).collect(),
                     neurons: neurons.to_vec(),
-                    a_in: vec![0; slots * n],
+                    a_in: Lined::zeroed(slots * n),
                     touched: Vec::new(),
                     input,
-                    scratch: vec![0; matrix.group_exp.len().max(1) * slots * n],
+                    scratch: Lined::zeroed(matrix.group_exp.len().max(1) * slots * n),
                     matrix,
                     events: 0,
                     spikes: 0,
@@ -406,7 +413,7 @@ impl CoreState {
     /// A SpiNNaker core's ring buffer.
     pub fn spinnaker_buffer(&self) -> Option<&[u16]> {
         match self {
-            CoreState::Spinnaker(c) => Some(&c.buffer),
+            CoreState::Spinnaker(c) => Some(&c.buffer[..]),
             _ => None,
         }
     }
@@ -414,7 +421,7 @@ impl CoreState {
     /// A SpiNNaker core's ring buffer, to write.
     pub fn spinnaker_buffer_mut(&mut self) -> Option<&mut [u16]> {
         match self {
-            CoreState::Spinnaker(c) => Some(&mut c.buffer),
+            CoreState::Spinnaker(c) => Some(&mut c.buffer[..]),
             _ => None,
         }
     }
@@ -506,9 +513,9 @@ impl CoreState {
             CoreState::Spinnaker(c) => Some(match &c.neurons {
                 SpinnakerNeurons::Fast { soa, .. } => {
                     let (n, s) = soa.to_kernel();
-                    (n, s, c.buffer.clone())
+                    (n, s, c.buffer.to_vec())
                 }
-                SpinnakerNeurons::Reference { neurons, synapses, .. } => (neurons.clone(), synapses.clone(), c.buffer.clone()),
+                SpinnakerNeurons::Reference { neurons, synapses, .. } => (neurons.clone(), synapses.clone(), c.buffer.to_vec()),
             }),
             _ => None,
         }

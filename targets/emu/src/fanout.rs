@@ -35,11 +35,15 @@
 //! keep per-core delivery.
 
 use crate::core::CoreState;
+use crate::lined::Lined;
 use crate::Counters;
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
 
-/// The merged static rows and ring buffers of a worker's cores.
+/// The merged static rows and ring buffers of a worker's cores. Aligned
+/// to 128 bytes: the workers' fanouts lie side by side in one `Vec`, and
+/// each worker writes its own (counters, run list) every step.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub struct Fanout {
     /// The merged buffers' layout (`None`: nothing merged).
     layout: Option<Merged>,
@@ -58,8 +62,9 @@ pub struct Fanout {
     keys: Vec<u32>,
     /// The word's weight (its top 16 bits).
     weights: Vec<u16>,
-    /// The merged cores' ring buffers ([`Merged::len`] entries).
-    buffers: Vec<u16>,
+    /// The merged cores' ring buffers ([`Merged::len`] entries), written
+    /// every step by this fanout's worker only.
+    buffers: Lined<u16>,
     events: u64,
     saturations: u64,
     /// A step begun by [`Fanout::deliver_early`]: its time, the or of its
@@ -162,7 +167,7 @@ impl Fanout {
             layout: Some(layout),
             sources: vec![None; n_cores],
             neuron_start: vec![0],
-            buffers: vec![0; layout.len()],
+            buffers: Lined::zeroed(layout.len()),
             ..Default::default()
         };
         for (s, slots) in listeners.iter().enumerate() {
@@ -490,7 +495,7 @@ mod tests {
         let layout = Merged { core, place_bits: 2 };
         let sources = vec![Some((0, n_src / 2)), Some((n_src / 2, n_src / 2))];
         let place = (0..n_places).map(|p| Some((p, core))).collect();
-        let mut f = Fanout { layout: Some(layout), place, sources, neuron_start: vec![0], buffers: vec![0; layout.len()], ..Default::default() };
+        let mut f = Fanout { layout: Some(layout), place, sources, neuron_start: vec![0], buffers: Lined::zeroed(layout.len()), ..Default::default() };
         let mut targets = Vec::new();
         for _ in 0..n_src {
             for _ in 0..next(30) {
@@ -541,7 +546,7 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(f.buffers, merged, "step {t}");
+            assert_eq!(&f.buffers[..], &merged[..], "step {t}");
             // consume the slot of t as the cores would, through `ring` (so
             // entries do not only grow)
             for (p, ring) in rings.iter_mut().enumerate() {

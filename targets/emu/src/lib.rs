@@ -47,6 +47,7 @@
 
 mod core;
 mod lif_soa;
+mod lined;
 mod fanout;
 mod workers;
 mod learning;

@@ -22,6 +22,7 @@
 //! * **Arithmetic.** `mul_arm` (floor, wrap) and `decay_s1615` (floor) are
 //!   the kernel's own `const fn`s; additions wrap.
 
+use crate::lined::Lined;
 use spikeforge_kernel::fixed::{S1615, U032};
 use spikeforge_kernel::spinnaker::lif::{LifState, ThresholdParams};
 use spikeforge_kernel::spinnaker::ring_buffer::RingBufferLayout;
@@ -141,14 +142,15 @@ pub struct LifSoa {
     /// `left_shifts[type] & 31` (the kernel's `convert_weight_to_input`).
     shift_exc: u32,
     shift_inh: u32,
-    // State.
-    v: Vec<i32>,
-    refract: Vec<i32>,
-    exc: Vec<i32>,
-    inh: Vec<i32>,
+    // State, written every step: on lines of its own (the core's worker
+    // shares none of them with another worker's cores).
+    v: Lined<i32>,
+    refract: Lined<i32>,
+    exc: Lined<i32>,
+    inh: Lined<i32>,
     params: Params,
     /// Per neuron: spiked in the current step (0 or 1).
-    flags: Vec<u8>,
+    flags: Lined<u8>,
     /// Run uniform-parameter cores through [`avx512::passes_uniform`]
     /// (set when the CPU has AVX-512F).
     simd: bool,
@@ -224,7 +226,7 @@ impl LifSoa {
             exc: synapses.iter().map(|s| s.exc.value.0).collect(),
             inh: synapses.iter().map(|s| s.inh.value.0).collect(),
             params,
-            flags: vec![0; n],
+            flags: Lined::zeroed(n),
             simd: avx512::available(),
         }
     }

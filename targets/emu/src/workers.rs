@@ -175,6 +175,23 @@ impl SpikeBoard {
     }
 }
 
+/// Room (spikes) reserved in each of a worker's spike lists.
+const SPIKE_LIST_ROOM: usize = 32;
+
+/// A copy of `from` for a worker, made on the worker's own thread: each
+/// list with room for at least [`SPIKE_LIST_ROOM`] spikes, so that a
+/// worker's lists, written every step, lie among its own allocations and
+/// not between another worker's (see [`crate::lined`]), and rarely grow.
+fn spike_lists(from: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    from.iter()
+        .map(|s| {
+            let mut v = Vec::with_capacity(s.len().max(SPIKE_LIST_ROOM));
+            v.extend_from_slice(s);
+            v
+        })
+        .collect()
+}
+
 /// Marks the board poisoned when the owning worker unwinds.
 struct PoisonOnPanic<'a>(&'a SpikeBoard);
 
@@ -326,10 +343,10 @@ pub fn run_parallel(
     let result = std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (k, (part, fanout)) in parts.enumerate() {
-            let local = start.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("spikeforge-emu-{}", k + 1))
                 .spawn_scoped(s, move || {
+                    let local = spike_lists(start);
                     if window > 1 {
                         worker_windowed(part, fanout, board, seg, local, &mut |_| {});
                     } else {
@@ -349,8 +366,8 @@ pub fn run_parallel(
             }
         }
         let local = match mine {
-            Some((part, fanout)) if window > 1 => worker_windowed(part, fanout, board, seg, start.clone(), progress),
-            Some((part, fanout)) => worker(part, fanout, board, seg, start.clone(), progress),
+            Some((part, fanout)) if window > 1 => worker_windowed(part, fanout, board, seg, spike_lists(start), progress),
+            Some((part, fanout)) => worker(part, fanout, board, seg, spike_lists(start), progress),
             None => start.clone(),
         };
         for h in handles {
@@ -375,7 +392,7 @@ fn worker(
 ) -> Vec<Vec<u32>> {
     let _guard = PoisonOnPanic(board);
     // This step's spikes of the worker's own cores (slot order).
-    let mut own: Vec<Vec<u32>> = vec![Vec::new(); part.cores.len()];
+    let mut own = spike_lists(&vec![Vec::new(); part.cores.len()]);
     fanout.load(&part.cores, seg.first);
     let plastic = part.cores.iter().any(|c| c.has_plastic_rows());
     // By global core index: whether the core is this worker's.
@@ -480,9 +497,9 @@ fn worker_windowed(
     // Every core's spikes of `first - 1`.
     fanout.deliver(&local, seg.first);
     // Per step of the window, every core's spikes (by global index).
-    let mut steps: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new(); local.len()]; window];
+    let mut steps: Vec<Vec<Vec<u32>>> = (0..window).map(|_| spike_lists(&vec![Vec::new(); local.len()])).collect();
     // This worker's cores' spikes of the window, step after step.
-    let mut own: Vec<Vec<u32>> = vec![Vec::new(); window * n_own];
+    let mut own = spike_lists(&vec![Vec::new(); window * n_own]);
     let mut last_len = 0;
     let (mut first, mut exchange) = (seg.first, 0u32);
     while first <= seg.last {
