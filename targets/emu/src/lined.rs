@@ -6,7 +6,7 @@
 //! hold the end or the start of another core's array — one stepped by the
 //! other worker. Both then write the same line every step, and it moves
 //! between the two CPUs' caches each time (false sharing): on CUBA at
-//! dt = 0.1 ms it made the two-worker loop ~20 % slower
+//! dt = 0.1 ms it made the two-worker loop 15–20 % slower
 //! (docs/performance.md, "False sharing between the workers"). [`Lined`]
 //! allocates its elements in whole 128-byte blocks (two lines: the
 //! adjacent-line prefetcher fetches pairs), so no other allocation shares

@@ -178,18 +178,24 @@ impl SpikeBoard {
 /// Room (spikes) reserved in each of a worker's spike lists.
 const SPIKE_LIST_ROOM: usize = 32;
 
-/// A copy of `from` for a worker, made on the worker's own thread: each
-/// list with room for at least [`SPIKE_LIST_ROOM`] spikes, so that a
-/// worker's lists, written every step, lie among its own allocations and
-/// not between another worker's (see [`crate::lined`]), and rarely grow.
+/// A spike list of a worker holding `spikes`, made on the worker's own
+/// thread with room for at least [`SPIKE_LIST_ROOM`] spikes: a worker's
+/// lists, written every step, then lie among its own allocations, not
+/// between another worker's (see [`crate::lined`]), and rarely grow.
+fn spike_list(spikes: &[u32]) -> Vec<u32> {
+    let mut v = Vec::with_capacity(spikes.len().max(SPIKE_LIST_ROOM));
+    v.extend_from_slice(spikes);
+    v
+}
+
+/// [`spike_list`]s holding `from`'s.
 fn spike_lists(from: &[Vec<u32>]) -> Vec<Vec<u32>> {
-    from.iter()
-        .map(|s| {
-            let mut v = Vec::with_capacity(s.len().max(SPIKE_LIST_ROOM));
-            v.extend_from_slice(s);
-            v
-        })
-        .collect()
+    from.iter().map(|s| spike_list(s)).collect()
+}
+
+/// `n` empty [`spike_list`]s.
+fn empty_spike_lists(n: usize) -> Vec<Vec<u32>> {
+    (0..n).map(|_| spike_list(&[])).collect()
 }
 
 /// Marks the board poisoned when the owning worker unwinds.
@@ -392,7 +398,7 @@ fn worker(
 ) -> Vec<Vec<u32>> {
     let _guard = PoisonOnPanic(board);
     // This step's spikes of the worker's own cores (slot order).
-    let mut own = spike_lists(&vec![Vec::new(); part.cores.len()]);
+    let mut own = empty_spike_lists(part.cores.len());
     fanout.load(&part.cores, seg.first);
     let plastic = part.cores.iter().any(|c| c.has_plastic_rows());
     // By global core index: whether the core is this worker's.
@@ -497,9 +503,9 @@ fn worker_windowed(
     // Every core's spikes of `first - 1`.
     fanout.deliver(&local, seg.first);
     // Per step of the window, every core's spikes (by global index).
-    let mut steps: Vec<Vec<Vec<u32>>> = (0..window).map(|_| spike_lists(&vec![Vec::new(); local.len()])).collect();
+    let mut steps: Vec<Vec<Vec<u32>>> = (0..window).map(|_| empty_spike_lists(local.len())).collect();
     // This worker's cores' spikes of the window, step after step.
-    let mut own = spike_lists(&vec![Vec::new(); window * n_own]);
+    let mut own = empty_spike_lists(window * n_own);
     let mut last_len = 0;
     let (mut first, mut exchange) = (seg.first, 0u32);
     while first <= seg.last {
